@@ -1,0 +1,195 @@
+"""trtnet.compare against hand-computed values."""
+
+import doctest
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from trtnet import compare as compare_module
+from trtnet.compare import DEFAULT_TOLERANCES, Tolerance, compare, json_safe, tolerance_for
+
+# abs errors [0.5, 0, 1, 0], rel errors [0.5, 0, 0.25, 0]; laid out 2x2 so the max sits at (1, 0)
+EXPECTED = np.array([[1.0, 2.0], [4.0, -8.0]])
+ACTUAL = np.array([[1.5, 2.0], [3.0, -8.0]])
+TOL = Tolerance(atol=0.1, rtol=0.1)  # thresholds [0.2, 0.3, 0.5, 0.9]
+
+
+def test_error_statistics():
+    c = compare("out", ACTUAL, EXPECTED, TOL)
+    assert c.max_abs_err == 1.0
+    assert c.mean_abs_err == pytest.approx(0.375)
+    assert c.median_abs_err == pytest.approx(0.25)
+    assert c.p99_abs_err == pytest.approx(0.5 + 0.97 * 0.5)  # linear interpolation at rank 0.99 * 3 = 2.97
+    assert c.max_rel_err == pytest.approx(0.5)
+    assert c.mean_rel_err == pytest.approx(0.1875)
+    assert c.median_rel_err == pytest.approx(0.125)
+    assert c.p99_rel_err == pytest.approx(0.25 + 0.97 * 0.25)
+    assert c.max_abs_index == (1, 0)
+    assert (c.actual_at_max, c.expected_at_max) == (3.0, 4.0)
+    assert c.actual_shape == c.expected_shape == (2, 2)
+    assert c.actual_dtype == "float64"
+
+
+def test_mismatch_count_and_reason():
+    c = compare("out", ACTUAL, EXPECTED, TOL)
+    assert not c.passed
+    assert (c.mismatch_count, c.mismatch_fraction, c.nonfinite_mismatch) == (2, 0.5, 0)
+    assert c.reason.startswith("tolerance: 2 of 4 elements (50%)")
+    assert "at (1, 0)" in c.reason
+
+
+def test_min_atol_and_min_rtol():
+    c = compare("out", ACTUAL, EXPECTED, TOL)
+    # atol: max(err - 0.1*|e|) = max(0.4, -0.2, 0.6, -0.8); rtol: max((err - 0.1)/|e| where err > 0.1) = max(0.4, 0.225)
+    assert c.min_atol == pytest.approx(0.6)
+    assert c.min_rtol == pytest.approx(0.4)
+    assert compare("out", ACTUAL, EXPECTED, Tolerance(0.6 + 1e-9, 0.1)).passed
+    assert not compare("out", ACTUAL, EXPECTED, Tolerance(0.6 - 1e-9, 0.1)).passed
+    assert compare("out", ACTUAL, EXPECTED, Tolerance(0.1, 0.4 + 1e-9)).passed
+    assert not compare("out", ACTUAL, EXPECTED, Tolerance(0.1, 0.4 - 1e-9)).passed
+
+
+def test_min_rtol_inf_when_expected_zero_and_error_above_atol():
+    c = compare("out", np.array([0.5, 1.0]), np.array([0.0, 1.0]), TOL)
+    assert c.min_rtol == math.inf
+    assert c.min_atol == pytest.approx(0.5)
+    assert c.max_rel_err > 1e300  # the TINY denominator guard, not a division by zero
+    # an error within atol at |e| == 0 needs no rtol: only the (1.2 - 1) / 1 row counts
+    c = compare("out", np.array([0.05, 1.2]), np.array([0.0, 1.0]), TOL)
+    assert c.min_rtol == pytest.approx(0.1)
+
+
+def test_passing_comparison():
+    c = compare("out", EXPECTED + 1e-3, EXPECTED, TOL)
+    assert c.passed and c.reason is None
+    assert c.mismatch_count == 0 and c.min_rtol == 0.0 and c.min_atol == 0.0
+    # error exactly at atol + rtol*|e| (all exact in binary) passes, like torch.allclose
+    assert compare("out", np.array([1.5]), np.array([1.0]), Tolerance(0.25, 0.25)).passed
+
+
+@pytest.mark.parametrize(
+    "a, e, cosine",
+    [
+        ([1.0, 0.0], [0.0, 1.0], 0.0),
+        ([1.0, 2.0], [2.0, 4.0], 1.0),
+        ([1.0, 0.0], [1.0, 1.0], 1 / math.sqrt(2)),
+        ([1.0, 0.0], [-1.0, 0.0], -1.0),
+        ([0.0, 0.0], [0.0, 0.0], 1.0),
+        ([0.0, 0.0], [1.0, 0.0], 0.0),
+        ([1e200, 1e200], [1e200, 1e200], 1.0),  # squared norms would overflow
+    ],
+)
+def test_cosine(a, e, cosine):
+    assert compare("v", np.array(a), np.array(e), TOL).cosine == pytest.approx(cosine)
+
+
+def test_matching_nan_and_inf_pass():
+    e = np.array([1.0, np.nan, np.inf, -np.inf, 2.0])
+    c = compare("out", e.copy(), e, TOL)
+    assert c.passed and c.nonfinite_mismatch == 0
+    assert (c.actual_nan, c.actual_inf, c.expected_nan, c.expected_inf) == (1, 2, 1, 2)
+    assert c.max_abs_err == 0.0
+
+
+def test_mismatched_nan_and_inf_fail():
+    e = np.array([1.0, 2.0, np.inf, -np.inf, 2.0, np.nan])
+    a = np.array([np.nan, 2.0, -np.inf, np.inf, 2.5, 3.0])
+    c = compare("out", a, e, TOL)
+    assert not c.passed
+    assert c.nonfinite_mismatch == 4
+    assert c.mismatch_count == 5  # plus the tolerance miss at index 4
+    assert (c.actual_nan, c.actual_inf, c.expected_nan, c.expected_inf) == (1, 2, 1, 2)
+    # statistics cover only positions where both sides are finite: indices 1 and 4
+    assert c.max_abs_err == 0.5 and c.max_abs_index == (4,) and c.mean_abs_err == 0.25
+    assert c.reason.startswith("non-finite: 4 position(s)") and "; tolerance: 1 of 6" in c.reason
+
+
+def test_no_finite_positions_gives_no_statistics():
+    c = compare("out", np.array([np.nan]), np.array([np.nan]), TOL)
+    assert c.passed and c.max_abs_err is None and c.cosine is None and c.min_atol is None
+
+
+@pytest.mark.parametrize("actual_shape, expected_shape", [((2, 3), (3, 2)), ((6,), (2, 3)), ((1, 3), (3,))])
+def test_shape_mismatch(actual_shape, expected_shape):
+    c = compare("out", np.zeros(actual_shape), np.zeros(expected_shape), TOL)
+    assert not c.passed
+    assert c.reason == f"shape mismatch: actual {actual_shape} vs expected {expected_shape}"
+    assert c.max_abs_err is None and c.mismatch_count is None
+    json.dumps(c.to_dict(), allow_nan=False)
+
+
+def test_scalar_and_empty():
+    c = compare("s", np.float32(1.5), np.float32(1.0), TOL)
+    assert c.max_abs_index == () and c.max_abs_err == 0.5 and c.actual_dtype == "float32"
+    c = compare("e", np.zeros((0, 4)), np.zeros((0, 4)), TOL)
+    assert c.passed and c.mismatch_fraction == 0.0 and c.max_abs_err is None
+
+
+def test_fp16_and_bf16_inputs_are_compared_in_float64():
+    a = torch.tensor([1.0 + 2**-10, 2.0], dtype=torch.float16)  # 1 + 2^-10 is the fp16 neighbour of 1
+    e = torch.tensor([1.0, 2.0], dtype=torch.float16)
+    c = compare("out", a, e, tolerance_for("float16"))
+    assert c.max_abs_err == 2**-10 and c.actual_dtype == "float16" and c.passed
+    # in fp16 65504 - (-65504) overflows to inf; in float64 it's exact
+    c = compare("out", np.array([65504], np.float16), np.array([-65504], np.float16), TOL)
+    assert c.max_abs_err == 131008.0 and c.expected_dtype == "float16"
+    c = compare("out", torch.ones(3, dtype=torch.bfloat16), torch.ones(3, dtype=torch.float32), TOL)
+    assert c.passed and (c.actual_dtype, c.expected_dtype) == ("bfloat16", "float32")
+
+
+def test_agrees_with_torch_allclose():
+    gen = torch.Generator().manual_seed(0)
+    for trial in range(50):
+        e = torch.randn(64, generator=gen, dtype=torch.float64)
+        a = e + torch.randn(64, generator=gen, dtype=torch.float64) * 10 ** -(trial % 6)
+        if trial % 3 == 0:
+            e[trial % 64] = a[trial % 64] = float("nan")
+        if trial % 5 == 0:
+            a[(trial + 1) % 64] = float("inf")
+        tol = Tolerance(atol=10 ** -(trial % 4 + 1), rtol=10 ** -(trial % 3 + 1))
+        expected = torch.allclose(a, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
+        assert compare("out", a, e, tol).passed == expected, trial
+
+
+def test_tolerance_defaults_and_overrides():
+    assert tolerance_for("float32") == Tolerance(1e-4, 1e-3)
+    assert tolerance_for("fp16") == tolerance_for("torch.float16") == DEFAULT_TOLERANCES["float16"]
+    assert tolerance_for("bf16", atol=0.5) == Tolerance(0.5, DEFAULT_TOLERANCES["bfloat16"].rtol)
+    assert tolerance_for("float32", rtol=0.0) == Tolerance(1e-4, 0.0)
+    assert tolerance_for("int8", atol=1.0, rtol=0.0) == Tolerance(1.0, 0.0)  # no default needed
+    loose = [DEFAULT_TOLERANCES[d] for d in ("float32", "float16", "bfloat16")]
+    assert [t.atol for t in loose] == sorted(t.atol for t in loose)
+    assert [t.rtol for t in loose] == sorted(t.rtol for t in loose)
+
+
+def test_tolerance_errors():
+    with pytest.raises(ValueError, match="did you mean 'float16'"):
+        tolerance_for("flaot16")
+    with pytest.raises(ValueError, match="atol must be a non-negative"):
+        Tolerance(-1.0, 0.0)
+    with pytest.raises(ValueError, match="rtol"):
+        Tolerance(0.0, float("nan"))
+
+
+def test_to_dict_is_strict_json():
+    c = compare("out", np.array([0.5, 1.0]), np.array([0.0, 1.0]), TOL)
+    d = json.loads(json.dumps(c.to_dict(), allow_nan=False))
+    assert d["min_rtol"] == "inf"
+    assert d["max_abs_index"] == [0] and d["actual_shape"] == [2]
+    assert d["tolerance"] == {"atol": 0.1, "rtol": 0.1}
+    assert d["passed"] is False and d["mismatch_count"] == 1
+
+
+def test_json_safe():
+    assert json_safe({"a": (np.float32(1.5), float("-inf"), float("nan")), 2: [np.int64(3)]}) == {
+        "a": [1.5, "-inf", "nan"],
+        "2": [3],
+    }
+
+
+def test_module_docstring_examples():
+    result = doctest.testmod(compare_module)
+    assert result.attempted > 0 and result.failed == 0

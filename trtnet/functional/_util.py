@@ -1,0 +1,107 @@
+"""Helpers shared by the lowerings: operand conversion, rank alignment, argument normalisation."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from trtnet import backend, dtypes, graph
+from trtnet.errors import ShapeError, TrtnetError
+from trtnet.parameter import Parameter
+from trtnet.tensor import Tensor
+
+
+def trt() -> Any:
+    return backend.trt()
+
+
+def out(layer: Any, index: int = 0) -> Tensor:
+    return Tensor(layer.get_output(index))
+
+
+def ntuple(value: int | Sequence[int], n: int, arg: str) -> tuple[int, ...]:
+    """``3 -> (3, 3)``; a sequence must have ``n`` ints."""
+    if isinstance(value, int):
+        return (value,) * n
+    values = tuple(int(v) for v in value)
+    if len(values) != n:
+        raise TrtnetError(f"{arg} must be an int or {n} ints, got {value!r}")
+    return values
+
+
+def normalize_dim(dim: int, rank: int, arg: str = "dim") -> int:
+    if not -rank <= dim < rank:
+        raise ShapeError(f"{arg}={dim} is out of range for a tensor of rank {rank}")
+    return dim % rank
+
+
+def parameter_values(weight: Parameter | np.ndarray, arg: str) -> tuple[np.ndarray, dtypes.DType]:
+    """Values and dtype of a Parameter or numpy array used as layer weights."""
+    if isinstance(weight, Parameter):
+        if not weight.is_set:
+            raise TrtnetError(f"{arg} is an unset Parameter; load the weights before building")
+        return weight.numpy(), weight.dtype
+    if isinstance(weight, np.ndarray):
+        return weight, dtypes.from_numpy(weight.dtype)
+    raise TrtnetError(f"{arg} must be a trtnet Parameter or numpy array, got {type(weight).__name__}")
+
+
+def weights_for(weight: Parameter | np.ndarray | None, dtype: dtypes.DType, arg: str) -> Any:
+    """``trt.Weights`` of a parameter in ``dtype`` (the input's dtype: networks are strongly typed)."""
+    if weight is None:
+        return trt().Weights(dtype.to_trt())
+    values, weight_dtype = parameter_values(weight, arg)
+    check_same_dtype(weight_dtype, dtype, arg)
+    return graph.current().weights(values, dtype)
+
+
+def check_same_dtype(got: dtypes.DType, want: dtypes.DType, arg: str) -> None:
+    if got is not want:
+        raise TrtnetError(f"{arg} is {got.name} but the input is {want.name}: networks are strongly typed; "
+                          f"convert the model with model.to(trtnet.{want.name}) or cast the input with .to()")
+
+
+def as_tensor(value: Any, like: Tensor | None = None, dtype: dtypes.DType | None = None) -> Tensor:
+    """A Tensor for a Tensor, Parameter, numpy array or Python scalar (constants take ``like``'s dtype)."""
+    if isinstance(value, Tensor):
+        return value
+    g = graph.current()
+    if isinstance(value, Parameter):
+        array, param_dtype = parameter_values(value, "parameter")
+        if like is not None and array.ndim < like.ndim:  # a view: the constant holds the parameter's memory
+            array = array.reshape((1,) * (like.ndim - array.ndim) + array.shape)
+        return g.constant(array, param_dtype, name=g.parameter_names.get(id(value)), cache_key=value)
+    target = dtype or (like.dtype if like is not None else None)
+    array = np.asarray(value)
+    if target is None:
+        target = dtypes.float32 if array.dtype.kind == "f" else dtypes.from_numpy(array.dtype)
+    if like is not None and array.ndim < like.ndim:
+        array = array.reshape((1,) * (like.ndim - array.ndim) + array.shape)
+    return g.constant(array, target)
+
+
+def prepend_ones(x: Tensor, count: int) -> Tensor:
+    """``x`` with ``count`` leading size-1 dims (TensorRT wants equal ranks for broadcasting)."""
+    if count == 0:
+        return x
+    from trtnet.functional.shape import reshape
+
+    return reshape(x, (1,) * count + x.shape)
+
+
+def broadcast_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Two Tensors of equal rank and dtype from tensors/scalars/arrays, PyTorch broadcasting rules."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TrtnetError(f"{op} needs at least one trtnet Tensor operand")
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, like=a)
+    if a.dtype is not b.dtype:
+        raise TrtnetError(f"{op}: operands are {a.dtype.name} and {b.dtype.name}; networks are strongly typed, "
+                          "cast one with .to()")
+    rank = max(a.ndim, b.ndim)
+    a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
+    for da, db in zip(a.shape, b.shape):
+        if da != db and 1 not in (da, db) and -1 not in (da, db):
+            raise ShapeError(f"{op}: shapes {a.shape} and {b.shape} don't broadcast")
+    return a, b

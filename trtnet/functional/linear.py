@@ -1,0 +1,40 @@
+"""Matrix products (``IMatrixMultiplyLayer``): ``matmul`` with broadcasting and ``linear``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trtnet import graph
+from trtnet.errors import ShapeError
+from trtnet.functional._util import as_tensor, check_same_dtype, out, parameter_values, prepend_ones, trt
+from trtnet.functional.elementwise import add
+from trtnet.parameter import Parameter
+from trtnet.tensor import Tensor
+
+
+def matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False) -> Tensor:
+    """``torch.matmul``: 1-D operands are vectors, batch dims broadcast (ranks aligned by trtnet)."""
+    a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=None)
+    check_same_dtype(b.dtype, a.dtype, "matmul operand b")
+    operations = trt().MatrixOperation
+    op_a = operations.VECTOR if a.ndim == 1 else operations.NONE
+    op_b = operations.VECTOR if b.ndim == 1 else (operations.TRANSPOSE if transpose_b else operations.NONE)
+    if a.ndim > 1 and b.ndim > 1:
+        rank = max(a.ndim, b.ndim)
+        a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
+    k_a = a.shape[-1]
+    k_b = b.shape[0 if b.ndim == 1 else (-1 if transpose_b else -2)]
+    if -1 not in (k_a, k_b) and k_a != k_b:
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape}{' (b transposed)' if transpose_b else ''} don't match")
+    layer = graph.current().network.add_matrix_multiply(a.itensor, op_a, b.itensor, op_b)
+    return out(graph.current().add("matmul", layer))
+
+
+def linear(input: Tensor, weight: Parameter | np.ndarray, bias: Parameter | np.ndarray | None = None) -> Tensor:
+    """``x @ weight.T + bias`` over any number of leading dims; weight stored ``[out, in]`` as in PyTorch."""
+    values, weight_dtype = parameter_values(weight, "weight")
+    check_same_dtype(weight_dtype, input.dtype, "weight")
+    if input.shape[-1] not in (-1, values.shape[1]):
+        raise ShapeError(f"linear: input features {input.shape[-1]} but weight is {values.shape} ([out, in])")
+    result = matmul(input, as_tensor(weight, like=input), transpose_b=True)
+    return result if bias is None else add(result, as_tensor(bias, like=result))

@@ -1,0 +1,170 @@
+"""The network under construction: one ``INetworkDefinition`` plus everything trtnet keeps beside it.
+
+A ``Graph`` is active while a model is traced (``with Graph() as g: model(...)``). It owns
+
+- the TensorRT builder and network (strongly typed, flags from :mod:`trtnet.backend`);
+- the **one keep-alive registry**: every numpy array handed to TensorRT as weights is appended to
+  ``Graph.keep_alive`` and stays referenced until the graph is dropped (after serialization);
+- module-path scoping and naming: a layer created by op ``add`` inside module ``layer1.0`` is named
+  ``layer1.0/add_1``; when a module returns, the layer that produced its output is renamed to the
+  module path (``layer1.0.conv1``) and so is the tensor. ``module_calls`` lists module paths with the
+  tensors they returned, in call order: the checker compares them with PyTorch forward hooks.
+  A module called twice (torchvision's shared ``relu``) names its second call ``layer1.0.relu#2``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from trtnet import backend, dtypes
+from trtnet.errors import TrtnetError
+
+if TYPE_CHECKING:
+    from trtnet.tensor import Tensor
+
+_state = threading.local()
+
+
+@dataclass
+class ModuleCall:
+    """One call of a module while tracing: its path, which call it was, the tensors it returned."""
+
+    path: str
+    call: int
+    outputs: list["Tensor"]
+
+    @property
+    def name(self) -> str:
+        return self.path if self.call == 1 else f"{self.path}#{self.call}"
+
+
+def current() -> "Graph":
+    """The active graph; trtnet ops only work while a model is being traced."""
+    graph = getattr(_state, "graph", None)
+    if graph is None:
+        raise TrtnetError("trtnet ops run only while a network is built: call them inside "
+                          "trtnet.build(...)/trtnet.trace(...) or a module's forward, not at import time")
+    return graph
+
+
+class Graph:
+    """A strongly typed ``INetworkDefinition`` under construction, with naming and keep-alive."""
+
+    def __init__(self, logger: Any = None) -> None:
+        self.backend = backend.get()
+        trt = self.backend.trt
+        self.logger = logger or trt.Logger(trt.Logger.WARNING)
+        self.builder = trt.Builder(self.logger)
+        self.network = self.builder.create_network(self.backend.network_flags())
+        self.keep_alive: list[Any] = []
+        self.module_calls: list[ModuleCall] = []
+        self._call_counts: dict[str, int] = defaultdict(int)
+        self._scopes: list[str] = []
+        self.module_paths: dict[int, str] = {}  # id(module) -> its path in the traced model
+        self.parameter_names: dict[int, str] = {}  # id(parameter) -> its state_dict key
+        self._op_counts: dict[str, int] = defaultdict(int)
+        self._constants: dict[tuple[int, tuple[int, ...]], "Tensor"] = {}
+        self._producers: dict[str, Any] = {}  # tensor name -> layer that outputs it
+
+    # ---- activation -------------------------------------------------------------------------
+    def __enter__(self) -> "Graph":
+        if getattr(_state, "graph", None) is not None:
+            raise TrtnetError("a trtnet network is already being built in this thread")
+        _state.graph = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _state.graph = None
+
+    # ---- scoping and naming -----------------------------------------------------------------
+    @property
+    def scope(self) -> str:
+        return self._scopes[-1] if self._scopes else ""
+
+    @contextlib.contextmanager
+    def module_scope(self, path: str) -> Iterator[None]:
+        self._scopes.append(path)
+        try:
+            yield
+        finally:
+            self._scopes.pop()
+
+    def unique_name(self, op: str) -> str:
+        """``scope/op_N``, numbered per scope and op; at the root just ``op_N``."""
+        key = f"{self.scope}/{op}" if self.scope else op
+        self._op_counts[key] += 1
+        return f"{key}_{self._op_counts[key]}"
+
+    def name_layer(self, layer: Any, name: str) -> None:
+        """Name a layer and its outputs (``name``, or ``name:i`` for a layer with several outputs)."""
+        layer.name = name
+        for index in range(layer.num_outputs):
+            tensor = layer.get_output(index)
+            self._producers.pop(tensor.name, None)
+            tensor.name = name if layer.num_outputs == 1 else f"{name}:{index}"
+            self._producers[tensor.name] = layer
+
+    def mark_output(self, tensor: "Tensor", name: str) -> None:
+        """Mark ``tensor`` as a network output called ``name`` (through an identity layer when it is a
+        network input or already an output)."""
+        itensor = tensor.itensor
+        if itensor.is_network_input or itensor.is_network_output:
+            itensor = self.add("identity", self.network.add_identity(itensor)).get_output(0)
+        layer = self._producers.pop(itensor.name, None)
+        itensor.name = name
+        if layer is not None:
+            self._producers[name] = layer
+        self.network.mark_output(itensor)
+
+    def producer(self, tensor_name: str) -> Any:
+        """The layer whose output is named ``tensor_name`` (None for network inputs)."""
+        return self._producers.get(tensor_name)
+
+    def add(self, op: str, layer: Any, name: str | None = None) -> Any:
+        """Register a freshly added layer: name it after the current scope and ``op``."""
+        if layer is None:
+            raise TrtnetError(f"TensorRT refused to add the {op} layer in {self.scope or 'the model'}")
+        self.name_layer(layer, name or self.unique_name(op))
+        return layer
+
+    def begin_call(self, path: str) -> ModuleCall:
+        """Start recording a module call; its ``name`` is the path, ``path#N`` from the 2nd call on."""
+        self._call_counts[path] += 1
+        call = ModuleCall(path, self._call_counts[path], [])
+        self.module_calls.append(call)
+        return call
+
+    # ---- weights and constants --------------------------------------------------------------
+    def weights(self, values: np.ndarray, dtype: dtypes.DType) -> Any:
+        """``trt.Weights`` over ``values`` in ``dtype``, kept alive with the graph."""
+        trt = self.backend.trt
+        if dtype is dtypes.bfloat16:
+            bits = dtypes.bfloat16_bits(values)
+            self.keep_alive.append(bits)
+            return trt.Weights(trt.bfloat16, bits.ctypes.data, bits.size)
+        array = dtypes.convert(values, dtype)
+        self.keep_alive.append(array)
+        return trt.Weights(array)
+
+    def constant(self, values: np.ndarray, dtype: dtypes.DType, name: str | None = None,
+                 cache_key: object = None) -> "Tensor":
+        """A constant layer holding ``values`` (shape kept); cached per ``cache_key`` and shape if given."""
+        from trtnet.tensor import Tensor
+
+        values = np.asarray(values)
+        key = (id(cache_key), values.shape) if cache_key is not None else None
+        if key is not None and key in self._constants:
+            return self._constants[key]
+        layer = self.network.add_constant(tuple(values.shape), self.weights(values, dtype))
+        self.add("constant", layer, name)
+        tensor = Tensor(layer.get_output(0))
+        if key is not None:
+            self._constants[key] = tensor
+            self.keep_alive.append(cache_key)
+        return tensor

@@ -1,0 +1,86 @@
+"""TensorRT's log routed to Python ``logging`` (logger ``trtnet.tensorrt``), and a build progress bar."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import time
+from typing import Any
+
+from trtnet import backend
+
+LOGGER = logging.getLogger("trtnet.tensorrt")
+LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO, "verbose": logging.DEBUG}
+
+
+def make_logger(level: str = "warning") -> Any:
+    """The process-wide ``trt.ILogger`` (TensorRT keeps the first one it sees) at ``level``: it forwards
+    to ``trtnet.tensorrt`` and keeps every error message in ``.errors``."""
+    if level not in LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LEVELS)}, got {level!r}")
+    logger = _routed_logger()
+    logger.threshold = LEVELS[level]
+    LOGGER.setLevel(logger.threshold)
+    return logger
+
+
+@functools.lru_cache(maxsize=None)
+def _routed_logger() -> Any:
+    trt = backend.trt()
+    severity_to_level = {
+        trt.ILogger.INTERNAL_ERROR: logging.CRITICAL, trt.ILogger.ERROR: logging.ERROR,
+        trt.ILogger.WARNING: logging.WARNING, trt.ILogger.INFO: logging.INFO, trt.ILogger.VERBOSE: logging.DEBUG,
+    }
+
+    class RoutedLogger(trt.ILogger):
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+            self.errors: list[str] = []
+            self.threshold = logging.WARNING
+
+        def log(self, severity: Any, msg: str) -> None:
+            py_level = severity_to_level.get(severity, logging.INFO)
+            if py_level >= logging.ERROR:
+                self.errors.append(msg)
+            if py_level >= self.threshold:
+                LOGGER.log(py_level, msg)
+
+    if not LOGGER.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[TensorRT] %(levelname)s: %(message)s"))
+        LOGGER.addHandler(handler)
+        LOGGER.propagate = False
+    return RoutedLogger()
+
+
+def make_progress_monitor(stream: Any = None) -> Any:
+    """An ``IProgressMonitor`` drawing one line per build phase on ``stream`` (stderr)."""
+    trt = backend.trt()
+    out = stream or sys.stderr
+
+    class ProgressBar(trt.IProgressMonitor):
+        def __init__(self) -> None:
+            trt.IProgressMonitor.__init__(self)
+            self.phases: dict[str, tuple[int, float]] = {}
+
+        def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+            self.phases[phase_name] = (max(num_steps, 1), time.perf_counter())
+            self._draw(phase_name, 0)
+
+        def step_complete(self, phase_name: str, step: int) -> bool:
+            self._draw(phase_name, step + 1)
+            return True
+
+        def phase_finish(self, phase_name: str) -> None:
+            total, start = self.phases.pop(phase_name, (1, time.perf_counter()))
+            self._draw(phase_name, total, done=f" {time.perf_counter() - start:.1f}s\n")
+
+        def _draw(self, phase: str, step: int, done: str = "") -> None:
+            total = self.phases.get(phase, (1, 0.0))[0]
+            filled = int(24 * min(step, total) / total)
+            indent = "  " * (len(self.phases) - 1 if not done else len(self.phases))
+            out.write(f"\r{indent}{phase[:40]:<40} [{'#' * filled}{'.' * (24 - filled)}] {min(step, total)}/{total}{done}")
+            out.flush()
+
+    return ProgressBar()

@@ -1,0 +1,18 @@
+"""PyTorch-named modules: write ``import trtnet.nn as nn`` and port a model line by line."""
+
+from trtnet.nn.activation import (ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                                  Tanh)
+from trtnet.nn.container import ModuleList, Sequential
+from trtnet.nn.conv import Conv2d
+from trtnet.nn.linear import Linear
+from trtnet.nn.misc import Dropout, Flatten, Identity
+from trtnet.nn.module import Module
+from trtnet.nn.normalization import BatchNorm2d
+from trtnet.parameter import Parameter
+from trtnet.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+
+__all__ = [
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Flatten", "GELU", "Hardsigmoid",
+    "Hardswish", "Hardtanh", "Identity", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter",
+    "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "Tanh",
+]

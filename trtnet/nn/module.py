@@ -1,0 +1,209 @@
+"""``Module``: PyTorch's module tree, traced into TensorRT layers named by module path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from trtnet import dtypes, graph, weights
+from trtnet.errors import TrtnetError, did_you_mean
+from trtnet.parameter import Parameter
+from trtnet.tensor import Tensor
+
+if TYPE_CHECKING:
+    from trtnet.build import Input
+
+
+class Module:
+    """Base class of trtnet models and layers, mirroring ``torch.nn.Module``.
+
+    Sub-modules and :class:`Parameter` s assigned as attributes are registered under PyTorch's names,
+    so ``state_dict`` keys match the eager model's. Calling a module while a network is built runs
+    ``forward`` inside its module-path scope: its layers are named ``features.0``, ``layer1.0/add_1``.
+    A model may declare ``default_inputs`` (a list of :class:`trtnet.Input`) used when none are given.
+    """
+
+    default_inputs: "list[Input] | None" = None
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_pinned_dtype", None)
+
+    # ---- registration -----------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_modules" not in self.__dict__:
+            raise TrtnetError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        self._modules.pop(name, None)
+        self._parameters.pop(name, None)
+        if isinstance(value, Module):
+            self._modules[name] = value
+        elif isinstance(value, Parameter):
+            self._parameters[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        for registry in ("_modules", "_parameters"):
+            found = self.__dict__.get(registry, {})
+            if name in found:
+                return found[name]
+        known = [*self.__dict__.get("_modules", {}), *self.__dict__.get("_parameters", {})]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}{did_you_mean(name, known)}")
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        yield from self._modules.items()
+
+    def children(self) -> Iterator["Module"]:
+        yield from self._modules.values()
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """Every module once, depth first, with its dotted path (the root has path ``prefix``)."""
+        seen: set[int] = set()
+
+        def walk(module: Module, path: str) -> Iterator[tuple[str, Module]]:
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+            yield path, module
+            for name, child in module._modules.items():
+                yield from walk(child, f"{path}.{name}" if path else name)
+
+        yield from walk(self, prefix)
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        seen: set[int] = set()
+        for path, module in self.named_modules():
+            for name, param in module._parameters.items():
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    yield (f"{path}.{name}" if path else name), param
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, param in self.named_parameters():
+            yield param
+
+    # ---- weights ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Loaded values by PyTorch key (in each parameter's dtype); unset parameters are left out."""
+        return {k: p.numpy() for k, p in self.named_parameters() if p.is_set}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True, *, source: str = "state_dict") -> list[str]:
+        """Load numpy arrays or torch tensors by key; all problems are reported at once (see
+        :func:`trtnet.weights.load_into`). Returns the keys left unset (``strict=False`` only)."""
+        return weights.load_into(self, state, strict, source)
+
+    def load_safetensors(self, path: str | os.PathLike, strict: bool = True) -> list[str]:
+        """Load a PyTorch state_dict saved with ``safetensors`` (errors name the file and keys)."""
+        return self.load_state_dict(weights.read_safetensors(path), strict, source=os.fspath(path))
+
+    def unset_parameters(self) -> list[str]:
+        return [k for k, p in self.named_parameters() if not p.is_set and not p.optional]
+
+    # ---- precision --------------------------------------------------------------------------
+    def to(self, dtype: dtypes.DType | str) -> "Module":
+        """Convert float parameters to ``dtype`` (fp32/fp16/bf16); modules kept in fp32 are skipped.
+
+        The network computes in the dtype of its tensors: inputs are declared in this dtype by default."""
+        dtype = dtypes.get(dtype)
+        if not dtype.is_float:
+            raise TrtnetError(f"Module.to takes a float dtype, got {dtype.name}")
+        object.__setattr__(self, "dtype", dtype)
+        self._cast_parameters(dtype)
+        return self
+
+    def _cast_parameters(self, dtype: dtypes.DType) -> None:
+        if self._pinned_dtype is not None:
+            return
+        for param in self._parameters.values():
+            if param.dtype.is_float:
+                param.dtype = dtype
+        for child in self._modules.values():
+            child._cast_parameters(dtype)
+
+    def keep_in_fp32(self, *targets: str | type) -> "Module":
+        """Keep sub-modules (by path, or every instance of a class) in float32 inside a half model;
+        trtnet casts their inputs to float32 and their outputs back."""
+        matched = 0
+        for path, module in self.named_modules():
+            if any(path == t if isinstance(t, str) else isinstance(module, t) for t in targets):
+                object.__setattr__(module, "_pinned_dtype", None)
+                module._cast_parameters(dtypes.float32)
+                object.__setattr__(module, "_pinned_dtype", dtypes.float32)
+                matched += 1
+        if not matched:
+            names = [p for p, _ in self.named_modules() if p]
+            wanted = ", ".join(t if isinstance(t, str) else t.__name__ for t in targets)
+            hint = did_you_mean(targets[0], names) if isinstance(targets[0], str) else ""
+            raise TrtnetError(f"keep_in_fp32({wanted}): no module matches{hint}")
+        return self
+
+    @property
+    def model_dtype(self) -> dtypes.DType:
+        """The dtype set by ``to()`` (float32 if never called)."""
+        return self.__dict__.get("dtype", dtypes.float32)
+
+    # ---- tracing ----------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        g = graph.current()
+        path = g.module_paths.get(id(self))
+        if path is None:  # created inside a forward: not part of the state_dict tree
+            path = g.unique_name(type(self).__name__.lower())
+        call = g.begin_call(path)
+        pinned = self._pinned_dtype
+        with g.module_scope(call.name):
+            if pinned is not None:
+                caller_dtype = next((a.dtype for a in args if isinstance(a, Tensor) and a.dtype.is_float), None)
+                args = tuple(_cast_float(a, pinned) for a in args)
+            result = self.forward(*args, **kwargs)
+            if pinned is not None and caller_dtype is not None:
+                result = _map_tensors(result, lambda t: _cast_float(t, caller_dtype))
+        outputs = _flatten_tensors(result)
+        if call.name:
+            for index, tensor in enumerate(outputs):
+                producer = g.producer(tensor.name)
+                if producer is not None and tensor.name.startswith(call.name + "/"):
+                    g.name_layer(producer, call.name if len(outputs) == 1 else f"{call.name}:{index}")
+        call.outputs = outputs
+        return result
+
+    # ---- printing ---------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _cast_float(value: Any, dtype: dtypes.DType) -> Any:
+    if isinstance(value, Tensor) and value.dtype.is_float and value.dtype is not dtype:
+        from trtnet.functional import cast
+
+        return cast(value, dtype)
+    return value
+
+
+def _flatten_tensors(result: Any) -> list[Tensor]:
+    if isinstance(result, Tensor):
+        return [result]
+    if isinstance(result, (tuple, list)):
+        return [t for item in result for t in _flatten_tensors(item)]
+    if isinstance(result, dict):
+        return [t for item in result.values() for t in _flatten_tensors(item)]
+    return []
+
+
+def _map_tensors(result: Any, fn: Any) -> Any:
+    if isinstance(result, Tensor):
+        return fn(result)
+    if isinstance(result, (tuple, list)):
+        return type(result)(_map_tensors(item, fn) for item in result)
+    if isinstance(result, dict):
+        return {k: _map_tensors(v, fn) for k, v in result.items()}
+    return result
