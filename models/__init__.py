@@ -1,0 +1,1 @@
+"""Reference models in eager PyTorch (the "torch twins" of trtnet models) and their data helpers."""
