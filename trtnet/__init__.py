@@ -12,13 +12,16 @@ True
 
 from trtnet import functional, nn
 from trtnet.build import BuildConfig, Input, Network, build, save, trace
+from trtnet.check import check
 from trtnet.dtypes import bfloat16, bool_, float16, float32, int8, int32, int64
 from trtnet.errors import BuildError, ShapeError, TrtnetError, WeightsError
 from trtnet.nn import Module, Parameter
+from trtnet.runtime import Engine
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BuildConfig", "BuildError", "Input", "Module", "Network", "Parameter", "ShapeError", "TrtnetError", "WeightsError",
-    "bfloat16", "bool_", "build", "float16", "float32", "functional", "int8", "int32", "int64", "nn", "save", "trace",
+    "BuildConfig", "BuildError", "Engine", "Input", "Module", "Network", "Parameter", "ShapeError", "TrtnetError",
+    "WeightsError", "bfloat16", "bool_", "build", "check", "float16", "float32", "functional", "int8", "int32", "int64",
+    "nn", "save", "trace",
 ]

@@ -172,7 +172,7 @@ def serialize(net: Network, options: BuildConfig | None = None) -> memoryview:
     errors_before = len(net.graph.logger.errors)
     serialized = net.graph.builder.build_serialized_network(net.network, config)
     if serialized is None:
-        messages = net.graph.logger.errors[errors_before:] or net.graph.logger.errors
+        messages = net.graph.logger.errors[errors_before:]
         layers = [n for n in _layer_names(net.network) if any(re.search(rf"\b{re.escape(n)}\b", m) for m in messages)]
         where = f" (layers involved: {', '.join(layers)})" if layers else ""
         detail = "\n  ".join(messages) or "TensorRT gave no message; rerun with log_level='verbose'"

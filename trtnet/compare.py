@@ -206,7 +206,7 @@ def _error_stats(a: np.ndarray, e: np.ndarray, err: np.ndarray, finite: np.ndarr
                  mags: np.ndarray, tol: Tolerance) -> dict:
     """The Comparison statistics over the (non-empty) set of ``finite`` positions, where ``err`` (full shape,
     NaN elsewhere) is the absolute error, ``errs`` its finite values and ``mags`` the matching ``|e|``."""
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # rel is inf where expected is 0: documented
         rel = errs / np.maximum(mags, TINY)
     index = tuple(int(i) for i in np.unravel_index(np.nanargmax(err), err.shape))
 
@@ -224,9 +224,9 @@ def _error_stats(a: np.ndarray, e: np.ndarray, err: np.ndarray, finite: np.ndarr
         median_abs_err=float(np.median(errs)),
         p99_abs_err=float(np.percentile(errs, 99)),
         max_rel_err=float(rel.max()),
-        mean_rel_err=float(rel.mean()),
-        median_rel_err=float(np.median(rel)),
-        p99_rel_err=float(np.percentile(rel, 99)),
+        mean_rel_err=float(np.mean(rel)) if np.isfinite(rel).all() else math.inf,
+        median_rel_err=_percentile(rel, 50),
+        p99_rel_err=_percentile(rel, 99),
         max_abs_index=index,
         actual_at_max=float(a[index]),
         expected_at_max=float(e[index]),
@@ -234,6 +234,12 @@ def _error_stats(a: np.ndarray, e: np.ndarray, err: np.ndarray, finite: np.ndarr
         min_atol=max(0.0, float(np.max(errs - tol.rtol * mags))),
         min_rtol=min_rtol,
     )
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """Linear-interpolated percentile; nearest-above where infinities would make interpolation NaN."""
+    finite = np.isfinite(values).all()
+    return float(np.percentile(values, q, method="linear" if finite else "higher"))
 
 
 def _cosine(a: np.ndarray, e: np.ndarray) -> float:

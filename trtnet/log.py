@@ -46,12 +46,21 @@ def _routed_logger() -> Any:
             if py_level >= self.threshold:
                 LOGGER.log(py_level, msg)
 
-    if not LOGGER.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    if not LOGGER.handlers:
+        handler = _UntilLoggingIsConfigured()
         handler.setFormatter(logging.Formatter("[TensorRT] %(levelname)s: %(message)s"))
         LOGGER.addHandler(handler)
-        LOGGER.propagate = False
     return RoutedLogger()
+
+
+class _UntilLoggingIsConfigured(logging.StreamHandler):
+    """Writes to stderr only while the root logger has no handlers; records always propagate, so logging
+    configured later (``basicConfig`` after the first build) receives them instead."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            self.stream = sys.stderr
+            super().emit(record)
 
 
 def make_progress_monitor(stream: Any = None) -> Any:
@@ -73,13 +82,14 @@ def make_progress_monitor(stream: Any = None) -> Any:
             return True
 
         def phase_finish(self, phase_name: str) -> None:
-            total, start = self.phases.pop(phase_name, (1, time.perf_counter()))
+            total, start = self.phases.get(phase_name, (1, time.perf_counter()))
             self._draw(phase_name, total, done=f" {time.perf_counter() - start:.1f}s\n")
+            self.phases.pop(phase_name, None)
 
         def _draw(self, phase: str, step: int, done: str = "") -> None:
             total = self.phases.get(phase, (1, 0.0))[0]
             filled = int(24 * min(step, total) / total)
-            indent = "  " * (len(self.phases) - 1 if not done else len(self.phases))
+            indent = "  " * (len(self.phases) - 1)
             out.write(f"\r{indent}{phase[:40]:<40} [{'#' * filled}{'.' * (24 - filled)}] {min(step, total)}/{total}{done}")
             out.flush()
 

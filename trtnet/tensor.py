@@ -93,6 +93,101 @@ class Tensor:
     def __neg__(self) -> "Tensor":
         return _functional().neg(self)
 
+    def __rpow__(self, other: Any) -> "Tensor":
+        return _functional().pow(other, self)
+
+    def __abs__(self) -> "Tensor":
+        return _functional().abs(self)
+
+    # ---- comparisons (bool tensors, as in PyTorch; hashing stays by identity) ------------------
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return _functional().eq(self, other)
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return _functional().ne(self, other)
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return _functional().gt(self, other)
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return _functional().ge(self, other)
+
+    def __lt__(self, other: Any) -> "Tensor":
+        return _functional().lt(self, other)
+
+    def __le__(self, other: Any) -> "Tensor":
+        return _functional().le(self, other)
+
+    def __and__(self, other: Any) -> "Tensor":
+        return _functional().logical_and(self, other)
+
+    def __or__(self, other: Any) -> "Tensor":
+        return _functional().logical_or(self, other)
+
+    def __xor__(self, other: Any) -> "Tensor":
+        return _functional().logical_xor(self, other)
+
+    def __invert__(self) -> "Tensor":
+        return _functional().logical_not(self)
+
+    def eq(self, other: Any) -> "Tensor":
+        return _functional().eq(self, other)
+
+    def ne(self, other: Any) -> "Tensor":
+        return _functional().ne(self, other)
+
+    def gt(self, other: Any) -> "Tensor":
+        return _functional().gt(self, other)
+
+    def ge(self, other: Any) -> "Tensor":
+        return _functional().ge(self, other)
+
+    def lt(self, other: Any) -> "Tensor":
+        return _functional().lt(self, other)
+
+    def le(self, other: Any) -> "Tensor":
+        return _functional().le(self, other)
+
+    def logical_not(self) -> "Tensor":
+        return _functional().logical_not(self)
+
+    def where(self, condition: "Tensor", other: Any) -> "Tensor":
+        """``x.where(condition, other)`` = ``torch.where(condition, x, other)``."""
+        return _functional().where(condition, self, other)
+
+    def masked_fill(self, mask: "Tensor", value: Any) -> "Tensor":
+        return _functional().masked_fill(self, mask, value)
+
+    # ---- indexing ---------------------------------------------------------------------------
+    def __getitem__(self, index: Any) -> "Tensor":
+        return _functional().getitem(self, index)
+
+    def __iter__(self):
+        raise TypeError("a trtnet Tensor can't be iterated while the network is built; use unbind(), split() or "
+                        "indexing with ints")
+
+    def __len__(self) -> int:
+        if not self.shape or self.shape[0] == -1:
+            raise TypeError(f"len() of a tensor of shape {self.shape} is unknown while building")
+        return self.shape[0]
+
+    def narrow(self, dim: int, start: int, length: int) -> "Tensor":
+        return _functional().narrow(self, dim, start, length)
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple["Tensor", ...]:
+        return _functional().split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple["Tensor", ...]:
+        return _functional().chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple["Tensor", ...]:
+        return _functional().unbind(self, dim)
+
+    def index_select(self, dim: int, index: "Tensor") -> "Tensor":
+        return _functional().index_select(self, dim, index)
+
     # ---- shape ------------------------------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> "Tensor":
         return _functional().reshape(self, _shape_args(shape))
@@ -109,6 +204,114 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         return _functional().transpose(self, dim0, dim1)
 
+    @property
+    def T(self) -> "Tensor":  # noqa: N802 - PyTorch's name
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> "Tensor":  # noqa: N802 - PyTorch's name
+        return self.transpose(-2, -1)
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> "Tensor":
+        return _functional().squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        return _functional().unsqueeze(self, dim)
+
+    def expand(self, *sizes: int | Sequence[int]) -> "Tensor":
+        return _functional().expand(self, _shape_args(sizes))
+
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        return self.expand(other.shape)
+
+    def repeat(self, *repeats: int | Sequence[int]) -> "Tensor":
+        return _functional().repeat(self, _shape_args(repeats))
+
+    # ---- reductions -------------------------------------------------------------------------
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
+        return _functional().mean(self, dim, keepdim)
+
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
+        return _functional().sum(self, dim, keepdim)
+
+    def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
+        return _functional().amax(self, dim, keepdim)
+
+    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
+        return _functional().amin(self, dim, keepdim)
+
+    def softmax(self, dim: int, dtype: dtypes.DType | str | None = None) -> "Tensor":
+        return _functional().softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim: int, dtype: dtypes.DType | str | None = None) -> "Tensor":
+        return _functional().log_softmax(self, dim, dtype=dtype)
+
+    # ---- pointwise math ---------------------------------------------------------------------
+    def pow(self, exponent: Any) -> "Tensor":
+        return _functional().pow(self, exponent)
+
+    def sqrt(self) -> "Tensor":
+        return _functional().sqrt(self)
+
+    def rsqrt(self) -> "Tensor":
+        return _functional().rsqrt(self)
+
+    def exp(self) -> "Tensor":
+        return _functional().exp(self)
+
+    def log(self) -> "Tensor":
+        return _functional().log(self)
+
+    def abs(self) -> "Tensor":
+        return _functional().abs(self)
+
+    def reciprocal(self) -> "Tensor":
+        return _functional().reciprocal(self)
+
+    def sin(self) -> "Tensor":
+        return _functional().sin(self)
+
+    def cos(self) -> "Tensor":
+        return _functional().cos(self)
+
+    def erf(self) -> "Tensor":
+        return _functional().erf(self)
+
+    def floor(self) -> "Tensor":
+        return _functional().floor(self)
+
+    def ceil(self) -> "Tensor":
+        return _functional().ceil(self)
+
+    def neg(self) -> "Tensor":
+        return _functional().neg(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002 - PyTorch's names
+        return _functional().clamp(self, min, max)
+
+    clip = clamp
+
+    def add(self, other: Any) -> "Tensor":
+        return _functional().add(self, other)
+
+    def sub(self, other: Any) -> "Tensor":
+        return _functional().sub(self, other)
+
+    def mul(self, other: Any) -> "Tensor":
+        return _functional().mul(self, other)
+
+    def div(self, other: Any) -> "Tensor":
+        return _functional().div(self, other)
+
+    def matmul(self, other: Any) -> "Tensor":
+        return _functional().matmul(self, other)
+
+    def maximum(self, other: Any) -> "Tensor":
+        return _functional().maximum(self, other)
+
+    def minimum(self, other: Any) -> "Tensor":
+        return _functional().minimum(self, other)
+
     # ---- activations and casts --------------------------------------------------------------
     def relu(self) -> "Tensor":
         return _functional().relu(self)
@@ -118,6 +321,9 @@ class Tensor:
 
     def tanh(self) -> "Tensor":
         return _functional().tanh(self)
+
+    def gelu(self, approximate: str = "none") -> "Tensor":
+        return _functional().gelu(self, approximate)
 
     def to(self, dtype: dtypes.DType | str) -> "Tensor":
         return _functional().cast(self, dtypes.get(dtype))
@@ -130,6 +336,28 @@ class Tensor:
 
     def bfloat16(self) -> "Tensor":
         return self.to(dtypes.bfloat16)
+
+    # ---- scans and order statistics (trtnet.functional.scan / selection / topk) -------------
+    def cumsum(self, dim: int, *, dtype: dtypes.DType | str | None = None) -> "Tensor":
+        return _functional().cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype: dtypes.DType | str | None = None) -> "Tensor":
+        return _functional().cumprod(self, dim, dtype=dtype)
+
+    def cummax(self, dim: int) -> Any:
+        return _functional().cummax(self, dim)
+
+    def cummin(self, dim: int) -> Any:
+        return _functional().cummin(self, dim)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        return _functional().kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        return _functional().median(self, dim, keepdim)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        return _functional().topk(self, k, dim, largest, sorted)
 
 
 def _shape_args(args: tuple) -> tuple[int, ...]:

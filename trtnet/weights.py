@@ -69,7 +69,11 @@ def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def _tensor_from(buffer: mmap.mmap, start: int, size: int, info: Any, where: str) -> np.ndarray:
     try:
-        dtype_name, shape, (begin, end) = info["dtype"], [int(d) for d in info["shape"]], info["data_offsets"]
+        dtype_name, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if not (isinstance(dtype_name, str) and isinstance(shape, list) and isinstance(offsets, list)
+                and len(offsets) == 2 and all(type(v) is int and v >= 0 for v in [*shape, *offsets])):
+            raise ValueError("want a dtype string, a shape list and two data_offsets, all ints >= 0")
+        begin, end = offsets
     except (TypeError, KeyError, ValueError) as exc:
         raise WeightsError(f"{where}: malformed header entry {info!r} ({exc})") from None
     if dtype_name == "BF16":
@@ -95,7 +99,7 @@ def save_safetensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray])
     offset = 0
     arrays = []
     for key, value in tensors.items():
-        array = np.ascontiguousarray(value)
+        array = np.ascontiguousarray(value).reshape(np.shape(value))  # keeps 0-d arrays 0-d
         if array.dtype not in _NUMPY_TO_SAFETENSORS:
             raise WeightsError(f"{key}: numpy dtype {array.dtype} can't be written to safetensors")
         header[key] = {"dtype": _NUMPY_TO_SAFETENSORS[array.dtype], "shape": list(array.shape),
@@ -157,8 +161,8 @@ def load_into(module: "Module", state: Mapping[str, Any], strict: bool = True, s
             problems.append(f"shape mismatch for {key!r}: file has {tuple(array.shape)}, model expects {param.shape}")
         elif not _kind_fits(array, param.dtype):
             problems.append(f"dtype of {key!r} can't be converted: file has {array.dtype}, model expects {param.dtype.name}")
-        else:
-            accepted[key] = array
+        else:  # a snapshot, as torch's load_state_dict copies (read-only memory-mapped files need none)
+            accepted[key] = array.copy() if array.flags.writeable else array
     if problems:
         listing = "\n  ".join(problems)
         raise WeightsError(f"{source}: {len(problems)} problem(s) loading weights into {type(module).__name__}:\n  {listing}")

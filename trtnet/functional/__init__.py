@@ -20,10 +20,36 @@ from trtnet.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2
 from trtnet.functional.reduce import amax, amin, mean, sum
 from trtnet.functional.shape import cat, flatten, permute, reshape, transpose
 from trtnet.functional.unary import cast, neg
+from trtnet.functional.attention import multi_head_attention_forward, scaled_dot_product_attention
+from trtnet.functional.deconv import conv_transpose2d
+from trtnet.functional.dims import squeeze, stack, unsqueeze
+from trtnet.functional.gather import embedding, index_select
+from trtnet.functional.indexing import chunk, expand, getitem, narrow, pad, repeat, split, unbind
+from trtnet.functional.normalization import group_norm, layer_norm
+from trtnet.functional.pointwise import (abs, ceil, clamp, clip, cos, eq, erf, exp, floor, ge, gt, le, log, logical_and,
+                                         logical_not, logical_or, logical_xor, lt, masked_fill, ne, reciprocal, rsqrt,
+                                         sin, sqrt, where)
+from trtnet.functional.resize import interpolate, upsample
+from trtnet.functional.softmax import log_softmax, softmax
+from trtnet.functional.cumulative import cumsum
+from trtnet.functional.distance import cdist
+from trtnet.functional.scan import cummax, cummin, cumprod
+from trtnet.functional.search import bucketize, searchsorted, take_along_dim
+from trtnet.functional.selection import kthvalue, median
+from trtnet.functional.topk import topk
 
 __all__ = [
     "adaptive_avg_pool2d", "add", "amax", "amin", "avg_pool2d", "batch_norm", "cast", "cat", "conv2d", "div", "elu",
     "flatten", "gelu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "linear", "matmul", "max_pool2d",
     "maximum", "mean", "minimum", "mul", "neg", "permute", "plugin", "pow", "relu", "relu6", "reshape", "sigmoid", "silu", "sub",
     "sum", "tanh", "transpose",
+    # op breadth
+    "abs", "ceil", "chunk", "clamp", "clip", "conv_transpose2d", "cos", "embedding", "eq", "erf", "exp", "expand",
+    "floor", "ge", "getitem", "group_norm", "gt", "index_select", "interpolate", "layer_norm", "le", "log",
+    "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "masked_fill",
+    "multi_head_attention_forward", "narrow", "ne", "pad", "reciprocal", "repeat", "rsqrt", "scaled_dot_product_attention",
+    "sin", "softmax", "split", "sqrt", "squeeze", "stack", "unbind", "unsqueeze", "upsample", "where",
+    # ops torch.onnx.export can't export (docs/onnx-cannot-export.md)
+    "bucketize", "cdist", "cummax", "cummin", "cumprod", "cumsum", "kthvalue", "median", "searchsorted", "take_along_dim",
+    "topk",
 ]

@@ -17,15 +17,26 @@ def matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False) -> Tensor:
     a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=None)
     check_same_dtype(b.dtype, a.dtype, "matmul operand b")
     operations = trt().MatrixOperation
-    op_a = operations.VECTOR if a.ndim == 1 else operations.NONE
-    op_b = operations.VECTOR if b.ndim == 1 else (operations.TRANSPOSE if transpose_b else operations.NONE)
-    if a.ndim > 1 and b.ndim > 1:
+    a_vector, b_vector = a.ndim == 1, b.ndim == 1
+    op_a = operations.VECTOR if a_vector else operations.NONE
+    op_b = operations.VECTOR if b_vector else (operations.TRANSPOSE if transpose_b else operations.NONE)
+    # TensorRT wants equal ranks, a vector operand counting one dim less than the matrix: [K] @ [B, K, N] -> [1, K]
+    if a_vector and b.ndim > 2:
+        a = prepend_ones(a, b.ndim - 2)
+    elif b_vector and a.ndim > 2:
+        b = prepend_ones(b, a.ndim - 2)
+    elif not a_vector and not b_vector:
         rank = max(a.ndim, b.ndim)
         a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
     k_a = a.shape[-1]
-    k_b = b.shape[0 if b.ndim == 1 else (-1 if transpose_b else -2)]
+    k_b = b.shape[-1 if b_vector or transpose_b else -2]
     if -1 not in (k_a, k_b) and k_a != k_b:
         raise ShapeError(f"matmul: shapes {a.shape} and {b.shape}{' (b transposed)' if transpose_b else ''} don't match")
+    batch_a = a.shape[:-1] if a_vector else a.shape[:-2]
+    batch_b = b.shape[:-1] if b_vector else b.shape[:-2]
+    for da, db in zip(batch_a, batch_b):
+        if da != db and 1 not in (da, db) and -1 not in (da, db):
+            raise ShapeError(f"matmul: batch dims of {a.shape} and {b.shape} don't broadcast")
     layer = graph.current().network.add_matrix_multiply(a.itensor, op_a, b.itensor, op_b)
     return out(graph.current().add("matmul", layer))
 

@@ -16,17 +16,26 @@ Weight = Parameter | np.ndarray
 def batch_norm(input: Tensor, running_mean: Weight, running_var: Weight, weight: Weight | None = None,
                bias: Weight | None = None, eps: float = 1e-5) -> Tensor:
     """Inference BatchNorm: ``x * scale + shift`` per channel (axis 1), with
-    ``scale = weight / sqrt(var + eps)`` and ``shift = bias - mean * scale`` folded in float64."""
+    ``scale = weight / sqrt(var + eps)`` and ``shift = bias - mean * scale`` folded in float64 from the
+    loaded values and rounded once to the input's dtype."""
     if input.ndim < 3:
         raise ShapeError(f"batch_norm wants an input of rank >= 3 (N, C, ...), got {input.shape}")
-    mean, dtype = parameter_values(running_mean, "running_mean")
-    check_same_dtype(dtype, input.dtype, "running_mean")
-    var = parameter_values(running_var, "running_var")[0].astype(np.float64)
-    gamma = parameter_values(weight, "weight")[0] if weight is not None else np.ones_like(var)
-    beta = parameter_values(bias, "bias")[0] if bias is not None else np.zeros_like(var)
-    scale = gamma.astype(np.float64) / np.sqrt(var + eps)
-    shift = beta.astype(np.float64) - mean.astype(np.float64) * scale
+    check_same_dtype(parameter_values(running_mean, "running_mean")[1], input.dtype, "running_mean")
+    mean, var = _loaded(running_mean, "running_mean"), _loaded(running_var, "running_var")
+    gamma = _loaded(weight, "weight") if weight is not None else np.ones_like(var)
+    beta = _loaded(bias, "bias") if bias is not None else np.zeros_like(var)
+    scale = gamma / np.sqrt(var + eps)
+    shift = beta - mean * scale
     g = graph.current()
     layer = g.network.add_scale_nd(input.itensor, trt().ScaleMode.CHANNEL, g.weights(shift, input.dtype),
                                    g.weights(scale, input.dtype), trt().Weights(input.dtype.to_trt()), 1)
     return out(g.add("batch_norm", layer))
+
+
+def _loaded(value: Weight, arg: str) -> np.ndarray:
+    """float64 values as loaded: a half-precision model folds from the source and rounds only the result
+    (folding already-rounded parameters loses accuracy, badly where ``bias - mean * scale`` cancels)."""
+    values = parameter_values(value, arg)[0]
+    if isinstance(value, Parameter):
+        values = np.reshape(value.source, value.shape)
+    return np.asarray(values, dtype=np.float64)

@@ -10,9 +10,18 @@ from trtnet.nn.module import Module
 from trtnet.nn.normalization import BatchNorm2d
 from trtnet.parameter import Parameter
 from trtnet.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from trtnet.nn.attention import MultiheadAttention
+from trtnet.nn.deconv import ConvTranspose2d
+from trtnet.nn.embedding import Embedding
+from trtnet.nn.layernorm import GroupNorm, LayerNorm
+from trtnet.nn.softmax import LogSoftmax, Softmax
+from trtnet.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Flatten", "GELU", "Hardsigmoid",
     "Hardswish", "Hardtanh", "Identity", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter",
     "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "Tanh",
+    # op breadth
+    "ConvTranspose2d", "Embedding", "GroupNorm", "LayerNorm", "LogSoftmax", "MultiheadAttention", "Softmax", "Upsample",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d",
 ]

@@ -1,0 +1,461 @@
+"""``trtnet.check``: does a trtnet port compute what its eager-PyTorch original computes?
+
+The same safetensors file is loaded into both models (strictly, on both sides), the trtnet model is traced and
+its engine **built** (so every checked network is shown to build), then run on seeded random inputs (or inputs
+from a file): on the GPU engine where one can run, else on the CPU reference executor (:mod:`trtnet.reference`),
+which executes the very ``INetworkDefinition`` that was built. Every output is compared with :func:`compare`
+under the dtype's default :class:`Tolerance` (overridable).
+
+**Reduced precision.** For ``dtype="fp16"``/``"bf16"`` the trtnet model runs in that dtype (``model.to(dtype)``:
+weights, inputs and activations), while the reference stays **float32** (``reference.float()``): the check
+answers "how far is the half-precision engine from the real model", which is what a deployment needs, and
+eager CPU PyTorch is slow or lacks kernels for some half ops. Both sides get the *same* input values: the
+random inputs are rounded to the engine dtype first and fed to the reference widened back to float32, so input
+rounding is not counted as error. The tolerance is the engine dtype's (``tolerance_for("fp16")``...).
+TF32 is off on both sides: trtnet builds without ``BuilderFlag.TF32`` and PyTorch's
+``torch.backends.cuda.matmul.allow_tf32``/``torch.backends.cudnn.allow_tf32`` are cleared while the
+reference runs (restored afterwards). The reference runs on the device of its parameters (CPU for a module
+from a spec string).
+
+**Layerwise** (``layerwise=True``) always uses the CPU reference executor with every layer output kept (also
+when the outputs were computed on the GPU: marking module outputs as extra engine outputs would change fusion,
+i.e. change what is being checked). The reference gets a forward hook on every named submodule; the hooks
+record each call's outputs in completion order, naming a module's 2nd call ``path#2`` as trtnet's
+``ModuleCall.name`` does (e.g. torchvision's shared ``relu``). Matching rule, in the reference's completion
+order (children before their parents):
+
+- a call is compared when both sides have a call of that name; calls present on one side only (a port that
+  uses ``F.relu`` instead of a module, helpers created inside ``forward``) are not compared;
+- the root module is not compared (its outputs are the network outputs, compared above);
+- a *container* call whose every output tensor is the output of one of its descendants' calls (a
+  ``Sequential``, a ResNet block ending in ``relu``) is skipped: it would repeat that row. Modules that return
+  their input (``Identity``, ``Dropout``) are compared: their output must equal the reference's.
+
+Layer rows use the check's tolerance with ``atol`` scaled by the tensor's largest ``|expected|`` when that
+exceeds 1 (see :func:`layer_tolerance`: intermediate activations are not normalised, and reduced-precision
+rounding error grows with a tensor's range). ``first_divergent`` is the first compared call (in that order)
+that fails. Layer rows are diagnostics: the verdict (``report.passed``) is decided by the outputs only.
+
+>>> import trtnet, trtnet.nn as nn, torch
+>>> ref = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+>>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+>>> model.load_state_dict(ref.state_dict())
+[]
+>>> report = trtnet.check(model, ref, inputs=[trtnet.Input("x", (2, 4))], layerwise=True)
+>>> report.passed, [row.module for row in report.layers], report.first_divergent
+(True, ['0', '1'], None)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from trtnet import backend, dtypes, weights as weights_io
+from trtnet.build import BuildConfig, Input, Network, serialize, trace
+from trtnet.compare import Tolerance, compare, tolerance_for
+from trtnet.errors import TrtnetError, WeightsError, did_you_mean
+from trtnet.nn.module import Module
+from trtnet.report import CheckReport, InputSpec, LayerRow
+
+#: Integer inputs are drawn uniformly from ``[0, INT_INPUT_HIGH)`` (small enough to index any table).
+INT_INPUT_HIGH = 10
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapping[str, Any] | None = None,
+          inputs: Sequence[Input] | None = None, dtype: str = "fp32", device: str = "auto", layerwise: bool = False,
+          atol: float | None = None, rtol: float | None = None, seed: int = 0,
+          input_arrays: Mapping[str, Any] | str | os.PathLike | None = None,
+          save_inputs: str | os.PathLike | None = None, log_level: str = "error") -> CheckReport:
+    """Compare trtnet ``model`` with the PyTorch ``reference`` and return a :class:`CheckReport`.
+
+    ``model``: a trtnet Module or a spec ``path/file.py:factory`` / ``package.module:factory``.
+    ``reference``: a ``torch.nn.Module`` or a spec whose factory returns one (same state_dict names).
+    ``weights``: a ``.safetensors`` file (or a state_dict mapping) loaded strictly into both; None uses the
+    weights both already hold. ``inputs``: the network inputs (default: ``model.default_inputs``; dynamic
+    inputs are checked at their ``opt`` shape). ``input_arrays``: input values by name, or a ``.npz`` /
+    ``.safetensors`` file of them, instead of seeded random values (float: standard normal; int: uniform in
+    ``[0, 10)``; bool: fair coin). ``save_inputs``: write the values used to a ``.npz``/``.safetensors`` file.
+    ``device``: ``"gpu"`` (the engine, required), ``"cpu"`` (the reference executor) or ``"auto"``.
+
+    Mutates its arguments: ``model.to(dtype)``, ``reference.eval().float()``. Raises :class:`TrtnetError`
+    (or a subclass) when the check can't be carried out: bad weights, a network that doesn't trace or build,
+    outputs that don't pair up. A numeric mismatch is not an error: see ``report.passed``.
+    See the module docstring for the reduced-precision and layerwise rules.
+    """
+    torch = _import_torch()
+    timing: dict[str, float] = {}
+    dtype_ = dtypes.get(dtype)
+    if not dtype_.is_float or dtype_ not in (dtypes.float32, dtypes.float16, dtypes.bfloat16):
+        raise TrtnetError(f"check: dtype must be fp32, fp16 or bf16, got {dtype!r}")
+    tolerance = tolerance_for(dtype_.name, atol, rtol)
+    use_gpu, gpu_reason = _choose_device(device)
+
+    model_desc = model if isinstance(model, str) else _class_name(model)
+    reference_desc = reference if isinstance(reference, str) else _class_name(reference)
+    model = load_model(model) if isinstance(model, str) else model
+    if not isinstance(model, Module):
+        raise TrtnetError(f"check: model must be a trtnet Module or a spec string, got {_class_name(model)}")
+    reference = load_reference(reference) if isinstance(reference, str) else reference
+    if not isinstance(reference, torch.nn.Module):
+        raise TrtnetError(f"check: reference must be a torch.nn.Module or a spec string, got {_class_name(reference)}")
+    if weights is not None:
+        load_weights_into_both(model, reference, weights)
+        if not isinstance(weights, Mapping):
+            model_desc += f" (weights {os.fspath(weights)})"
+    model.to(dtype_)
+    reference.eval().float()
+
+    values, input_specs, specs = _input_values(model, inputs, input_arrays, dtype_, seed)
+    if save_inputs is not None:
+        save_input_arrays(save_inputs, values)
+
+    from trtnet.loading import call_user
+
+    start = time.perf_counter()
+    net = call_user(lambda: trace(model, specs, log_level=log_level), f"tracing {model_desc}")
+    timing["trace"] = time.perf_counter() - start
+    start = time.perf_counter()
+    engine = serialize(net, BuildConfig(tf32=False, progress=False, log_level=log_level))
+    timing["build"] = time.perf_counter() - start
+
+    b = backend.get()
+    start = time.perf_counter()
+    cpu_values: dict[str, Any] | None = None
+    if use_gpu:
+        from trtnet.runtime import Engine
+
+        runner = Engine(engine, log_level=log_level)
+        outputs = runner.run({name: _torch_feed(torch, value) for name, value in values.items()})
+        torch.cuda.synchronize()
+        outputs = {name: tensor.cpu() for name, tensor in outputs.items()}
+        executor = f"TensorRT engine on GPU ({gpu_reason})"
+    else:
+        from trtnet.reference import execute
+
+        cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=layerwise)
+        outputs = {name: cpu_values[name] for name in net.outputs}
+        why = f"; no GPU: {gpu_reason}" if device == "auto" else ""
+        executor = (f"CPU reference executor (trtnet.reference; engine built with {b.name} {b.version}, "
+                    f"{len(engine) / 1e6:.1f} MB, not run{why})")
+    timing["run"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    ref_feeds = [_reference_feed(torch, values[spec.name], reference) for spec in specs]
+    with _tf32_disabled(torch), _ModuleRecorder(torch, reference, enabled=layerwise) as recorder:
+        ref_result = call_user(lambda: reference(*ref_feeds), f"running the reference {reference_desc}")
+    ref_outputs = _flatten_torch(torch, ref_result)
+    timing["reference"] = time.perf_counter() - start
+    if len(ref_outputs) != len(net.outputs):
+        raise TrtnetError(f"check: the reference returned {len(ref_outputs)} tensor(s), the trtnet model "
+                          f"{len(net.outputs)} ({', '.join(net.outputs)}): outputs can't be paired")
+    comparisons = [compare(name, outputs[name], expected, tolerance) for name, expected in zip(net.outputs, ref_outputs)]
+
+    layers: list[LayerRow] = []
+    if layerwise:
+        start = time.perf_counter()
+        if cpu_values is None:
+            from trtnet.reference import execute
+
+            cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=True)
+            executor += "; layerwise: CPU reference executor"
+        layers = layer_rows(net, cpu_values, values, recorder.records, tolerance)
+        timing["layerwise"] = time.perf_counter() - start
+    first = next((row.module for row in layers if not row.comparison.passed), None)
+    return CheckReport(
+        model=model_desc, reference=f"{reference_desc} (PyTorch {torch.__version__}, float32)", dtype=dtype_.name,
+        executor=executor, tolerance=tolerance, outputs=comparisons, layers=layers, first_divergent=first,
+        inputs=input_specs, timing=timing,
+    )
+
+
+# ---- models and weights ------------------------------------------------------------------------
+def load_model(spec: str) -> Module:
+    """The trtnet model of ``path/file.py:factory`` or ``module:factory`` (see :mod:`trtnet.loading`)."""
+    from trtnet.loading import load_model as load
+
+    return load(spec)
+
+
+def load_reference(spec: str) -> Any:
+    """Call the factory named by ``path/file.py:factory`` or ``module:factory``; it must return a torch module."""
+    from trtnet import loading
+
+    torch = _import_torch()
+    source, _, factory_name = spec.rpartition(":")
+    if not source or not factory_name:
+        raise TrtnetError(f"REFERENCE {spec!r}: write FILE.py:FACTORY or MODULE:FACTORY, e.g. models/resnet_torch.py:resnet50")
+    try:
+        module = loading._import_file(source) if loading._is_file_spec(source) else loading._import_module(source)
+    except TrtnetError as exc:
+        raise TrtnetError(str(exc).replace("MODEL", "REFERENCE", 1)) from None
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        candidates = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+        raise TrtnetError(f"REFERENCE {spec!r}: {source} has no factory {factory_name!r}{did_you_mean(factory_name, candidates)}")
+    try:
+        result = factory()
+    except Exception as exc:  # noqa: BLE001 - the user's code
+        raise TrtnetError(f"REFERENCE {spec!r}: calling {factory_name}() failed: {loading._describe(exc)}") from None
+    if not isinstance(result, torch.nn.Module):
+        hint = " (a trtnet model: pass it as MODEL)" if isinstance(result, Module) else ""
+        raise TrtnetError(f"REFERENCE {spec!r}: {factory_name}() returned {_class_name(result)}, not a torch.nn.Module{hint}")
+    return result
+
+
+def load_weights_into_both(model: Module, reference: Any, weights: str | os.PathLike | Mapping[str, Any]) -> None:
+    """Load ``weights`` strictly into the trtnet ``model`` and the torch ``reference``; errors name the side."""
+    torch = _import_torch()
+    if isinstance(weights, Mapping):
+        source = "state_dict"
+        model.load_state_dict(weights, strict=True, source=source)
+        state = {k: v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v)) for k, v in weights.items()}
+    else:
+        source = os.fspath(weights)
+        model.load_safetensors(source, strict=True)  # WeightsError names the file and keys
+        from safetensors.torch import load_file
+
+        state = load_file(source)
+    try:
+        reference.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        detail = str(exc).replace("\n\t", "\n  ").replace("\n", "\n  ")
+        raise WeightsError(f"{source}: loading into the reference {_class_name(reference)} "
+                           f"(load_state_dict strict=True) failed:\n  {detail}") from None
+
+
+# ---- inputs ------------------------------------------------------------------------------------
+def read_input_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Input values from a ``.npz`` or ``.safetensors`` file, by input name."""
+    path = os.fspath(path)
+    if path.endswith(".npz"):
+        try:
+            with np.load(path) as npz:
+                return {key: npz[key] for key in npz.files}
+        except (OSError, ValueError) as exc:
+            raise TrtnetError(f"{path}: cannot read input arrays ({exc})") from None
+    if path.endswith(".safetensors"):
+        return {key: np.array(value) for key, value in weights_io.read_safetensors(path).items()}
+    raise TrtnetError(f"{path}: input files are .npz or .safetensors")
+
+
+def save_input_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write input values to a ``.npz`` or ``.safetensors`` file (bf16 values as float32)."""
+    path = os.fspath(path)
+    if path.endswith(".npz"):
+        np.savez(path, **arrays)
+    elif path.endswith(".safetensors"):
+        weights_io.save_safetensors(path, arrays)
+    else:
+        raise TrtnetError(f"{path}: input files are .npz or .safetensors")
+
+
+def _input_values(model: Module, inputs: Sequence[Input] | None, given: Any, dtype: dtypes.DType,
+                  seed: int) -> tuple[dict[str, np.ndarray], list[InputSpec], list[Input]]:
+    """Values (numpy, in the input dtype's carrier, already rounded) and report rows for every input."""
+    file = None
+    if given is not None and not isinstance(given, Mapping):
+        file = os.fspath(given)
+        given = read_input_arrays(file)
+    given = {k: _as_numpy(v) for k, v in (given or {}).items()}
+    specs = list(inputs or model.default_inputs or [])
+    if not specs:
+        if not given:
+            raise TrtnetError(f"{type(model).__name__} declares no default_inputs: pass inputs=[trtnet.Input(...)] "
+                              "or input arrays")
+        specs = [Input(name, array.shape, None if array.dtype.kind == "f" else dtypes.from_numpy(array.dtype))
+                 for name, array in given.items()]
+    names = [spec.name for spec in specs]
+    unknown = [name for name in given if name not in names]
+    if unknown:
+        raise TrtnetError(f"input values for {unknown[0]!r}, which is not an input of the model"
+                          f"{did_you_mean(unknown[0], names)}; inputs: {', '.join(names)}")
+    rng = np.random.default_rng(seed)
+    values: dict[str, np.ndarray] = {}
+    rows = []
+    used_specs = []
+    for spec in specs:
+        input_dtype = spec.dtype or dtype
+        if spec.name in given:
+            array = given[spec.name]
+            if len(array.shape) != len(spec.shape) or any(d != -1 and d != s for d, s in zip(spec.shape, array.shape)):
+                raise TrtnetError(f"input {spec.name!r}: values have shape {array.shape}, the input is {spec.shape} (-1 = any)")
+            if (array.dtype.kind == "f") != input_dtype.is_float:
+                raise TrtnetError(f"input {spec.name!r}: values are {array.dtype}, the input is {input_dtype.name}")
+            if spec.is_dynamic:
+                bounds = spec.profile_shapes()
+                if not all(lo <= s <= hi for lo, s, hi in zip(bounds["min"], array.shape, bounds["max"])):
+                    raise TrtnetError(f"input {spec.name!r}: shape {array.shape} is outside min {bounds['min']} / max {bounds['max']}")
+            source = {"file": file} if file else {}
+        else:
+            shape = spec.profile_shapes()["opt"]
+            if input_dtype.is_float:
+                array = rng.standard_normal(shape, dtype=np.float32)
+            elif input_dtype is dtypes.bool_:
+                array = rng.random(shape) < 0.5
+            else:
+                array = rng.integers(0, INT_INPUT_HIGH, shape)
+            source = {"seed": seed}
+        values[spec.name] = dtypes.convert(array, input_dtype)
+        rows.append(InputSpec(spec.name, tuple(array.shape), input_dtype.name, **source))
+        used_specs.append(spec)
+    return values, rows, used_specs
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    if type(value).__module__.startswith("torch"):
+        return weights_io.to_numpy(value, "input", "input values")
+    return np.asarray(value)
+
+
+def _torch_feed(torch: Any, array: np.ndarray) -> Any:
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _executor_feeds(torch: Any, values: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    return {name: _torch_feed(torch, array) for name, array in values.items()}
+
+
+def _reference_feed(torch: Any, array: np.ndarray, reference: Any) -> Any:
+    """The reference's copy of an input: float values as float32, integers as int64, on its device."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if tensor.is_floating_point():
+        tensor = tensor.float()
+    elif tensor.dtype != torch.bool:
+        tensor = tensor.long()
+    param = next(reference.parameters(), None)
+    return tensor.to(param.device) if param is not None else tensor
+
+
+# ---- running -----------------------------------------------------------------------------------
+def _choose_device(device: str) -> tuple[bool, str]:
+    from trtnet.runtime import gpu_available
+
+    key = {"cuda": "gpu"}.get(device, device)
+    if key not in DEVICES:
+        raise TrtnetError(f"check: device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if key == "cpu":
+        return False, "CPU executor requested"
+    ok, reason = gpu_available()
+    if key == "gpu" and not ok:
+        raise TrtnetError(f"device='gpu' but engines can't run here: {reason}")
+    return ok, reason
+
+
+@contextlib.contextmanager
+def _tf32_disabled(torch: Any):
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def _flatten_torch(torch: Any, result: Any) -> list[Any]:
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, (tuple, list)):
+        return [t for item in result for t in _flatten_torch(torch, item)]
+    if isinstance(result, dict):
+        return [t for item in result.values() for t in _flatten_torch(torch, item)]
+    return []
+
+
+class _ModuleRecorder:
+    """Forward hooks on every named submodule of a torch module: ``records`` = (path, call name, outputs)
+    in completion order; outputs are copied (in-place ops such as ``ReLU(inplace=True)`` would overwrite them)."""
+
+    def __init__(self, torch: Any, module: Any, enabled: bool) -> None:
+        self.torch, self.module, self.enabled = torch, module, enabled
+        self.records: list[tuple[str, str, list[Any]]] = []
+        self._handles: list[Any] = []
+        self._counts: dict[str, int] = defaultdict(int)
+
+    def __enter__(self) -> "_ModuleRecorder":
+        if self.enabled:
+            for path, sub in self.module.named_modules():
+                if path:
+                    self._handles.append(sub.register_forward_hook(self._hook(path)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+
+    def _hook(self, path: str) -> Any:
+        def record(module: Any, args: Any, output: Any) -> None:
+            self._counts[path] += 1
+            count = self._counts[path]
+            name = path if count == 1 else f"{path}#{count}"
+            tensors = [t.detach().to("cpu", copy=True) for t in _flatten_torch(self.torch, output)]
+            self.records.append((path, name, tensors))
+
+        return record
+
+
+def layer_rows(net: Network, values: Mapping[str, Any], feeds: Mapping[str, Any],
+               records: Sequence[tuple[str, str, list[Any]]], tolerance: Any) -> list[LayerRow]:
+    """Pair the reference's recorded module calls with the traced network's by call name (module docstring)."""
+    calls = {call.name: call for call in net.graph.module_calls}
+    produced_by: dict[str, str] = {}  # tensor name -> path of the first compared call that returned it
+    rows = []
+    for path, name, expected in records:
+        call = calls.get(name)
+        if call is None or not path:
+            continue
+        names = [t.name for t in call.outputs]
+        if names and all(produced_by.get(n, "").startswith(path + ".") for n in names):
+            continue  # a container returning a descendant's output
+        for tensor_name in names:
+            produced_by.setdefault(tensor_name, path)
+        for tensor_name, ref in zip(names, expected):
+            actual = values.get(tensor_name, feeds.get(tensor_name))
+            if actual is None:
+                continue
+            rows.append(LayerRow(name, tensor_name, compare(name, actual, ref, layer_tolerance(tolerance, ref))))
+    return rows
+
+
+def layer_tolerance(tolerance: Tolerance, expected: Any) -> Tolerance:
+    """The tolerance of a layer row: ``atol`` scaled by the tensor's largest finite ``|expected|`` (when above 1).
+
+    Intermediate activations are not normalised like outputs: after a BatchNorm with a small running variance
+    values reach 10-100 while their neighbours sit near 0, and the absolute rounding error of a reduced-precision
+    network grows with that range, not with each element. An unscaled atol flags such near-zero elements in
+    every fp16/bf16 run; the scaled one keeps "first divergence" for real mistakes (shape changes, missing or
+    wrong ops), which are off by the order of the values themselves."""
+    if hasattr(expected, "detach"):
+        expected = expected.detach().cpu().double().numpy()
+    values = np.abs(np.asarray(expected, np.float64))
+    finite = values[np.isfinite(values)]
+    peak = float(finite.max()) if finite.size else 0.0
+    return Tolerance(tolerance.atol * max(1.0, peak), tolerance.rtol)
+
+
+# ---- misc --------------------------------------------------------------------------------------
+def _import_torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise TrtnetError(f"trtnet.check needs PyTorch (`pip install torch`): {exc}") from exc
+    return torch
+
+
+def _class_name(value: Any) -> str:
+    cls = type(value)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+__all__ = ["check", "layer_rows", "load_reference", "load_weights_into_both", "read_input_arrays",
+           "save_input_arrays"]

@@ -1,0 +1,294 @@
+"""The ``trtnet`` command. One function adds each subcommand's parser (``add_build_parser``), one runs it
+(``run_build``); model, weights and input arguments are shared (``add_model_arguments`` +
+``model_from_args``) so every subcommand reads them the same way.
+
+Exit codes: 0 success, 1 TensorRT could not build the engine, 2 bad arguments, model, weights or inputs.
+Building imports neither torch nor onnx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, Callable, Sequence
+
+from trtnet import __version__, dtypes, loading
+from trtnet.backend import BackendUnavailable
+from trtnet.build import BuildConfig, Input, Network, save, serialize, trace
+from trtnet.errors import BuildError, TrtnetError
+from trtnet.nn.module import Module
+
+EXIT_OK, EXIT_BUILD_FAILED, EXIT_USAGE = 0, 1, 2
+
+BUILD_EPILOG = """\
+MODEL is path/to/file.py:FACTORY or package.module:FACTORY; FACTORY() returns a trtnet Module.
+Its default_inputs are used unless --input overrides them (by name).
+
+shapes:   dims joined by 'x': 1x3x224x224; -1 marks a dynamic dim, which needs --min/--opt/--max.
+          --min/--opt/--max take NAME:SHAPE (NAME may be left out when the model has one input); a
+          static input given min/opt/max shapes becomes dynamic in the dims where they differ.
+dtypes:   fp32 (float32), fp16 (float16), bf16 (bfloat16), int32, int64, int8, bool.
+--dtype   converts the model's weights and computation; inputs declared with a dtype keep it (cast
+          inside the engine): override with --input NAME:fp16:SHAPE for half-precision I/O.
+
+examples:
+  trtnet build models/resnet.py:resnet50 --weights resnet50.safetensors -o resnet50.engine
+  trtnet build models/resnet.py:resnet50 --weights resnet50.safetensors -o r50_fp16.engine \\
+      --dtype fp16 --input input:fp16:1x3x224x224 --workspace 2G --compute-capability SM89
+  trtnet build models/resnet.py:resnet18 --weights resnet18.safetensors -o r18_dyn.engine \\
+      --input input:fp32:-1x3x224x224 --min 1x3x224x224 --opt 8x3x224x224 --max 32x3x224x224
+  trtnet build mypackage.models:make_net --weights net.safetensors -o net.engine --non-strict
+
+exit codes: 0 built, 1 TensorRT could not build the engine, 2 bad arguments, model, weights or inputs.
+"""
+
+
+# ---- shared arguments ------------------------------------------------------------------------
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """MODEL, --weights, --non-strict, --input, --min/--opt/--max, --dtype."""
+    parser.add_argument("model", metavar="MODEL", help="path/to/file.py:FACTORY or package.module:FACTORY")
+    parser.add_argument("--weights", metavar="FILE",
+                        help="PyTorch state_dict as .safetensors (memory-mapped); needed unless FACTORY loads its own")
+    parser.add_argument("--non-strict", action="store_true",
+                        help="accept a weights file with extra keys the model lacks (listed, then ignored)")
+    parser.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE:SHAPE",
+                        help="declare or override an input, e.g. input:fp32:1x3x224x224 "
+                             "(DTYPE may be left out); repeatable")
+    for which in ("min", "opt", "max"):
+        parser.add_argument(f"--{which}", action="append", default=[], metavar="[NAME:]SHAPE",
+                            help=f"{which} shape of the optimization profile of a dynamic input; repeatable")
+    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default=None,
+                        help="precision of the weights and computation (model.to); default: the model's")
+
+
+def model_from_args(args: argparse.Namespace) -> tuple[Module, list[Input], list[str]]:
+    """The loaded model, its resolved inputs and the weight keys it ignored (``--non-strict``)."""
+    specs = [loading.parse_input(text) for text in args.input]
+    model = loading.load_model(args.model)
+    ignored: list[str] = []
+    if args.weights is not None:
+        ignored = loading.load_weights(model, args.weights, strict=not args.non_strict)
+    elif unset := model.unset_parameters():
+        raise TrtnetError(f"--weights FILE.safetensors is required: {args.model} has {len(unset)} parameter(s) "
+                          "without values")
+    if args.dtype is not None:
+        model.to(args.dtype)
+    inputs = loading.resolve_inputs(model, specs, {w: getattr(args, w) for w in ("min", "opt", "max")})
+    return model, inputs, ignored
+
+
+# ---- build -----------------------------------------------------------------------------------
+def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``trtnet build``."""
+    parser = subparsers.add_parser(
+        "build", help="build a TensorRT engine from a trtnet model and safetensors weights",
+        description="Build a serialized TensorRT engine from a trtnet model and a PyTorch state_dict "
+                    "(.safetensors). No ONNX, no torch.",
+        epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_arguments(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.engine", help="where to write the engine")
+    parser.add_argument("--workspace", metavar="SIZE", help="workspace memory limit, e.g. 1G, 512M (binary units)")
+    parser.add_argument("--tf32", action="store_true", help="allow TF32 in fp32 matmul/conv (off by default)")
+    parser.add_argument("--compute-capability", action="append", default=[], metavar="SM89",
+                        help="TensorRT-RTX engine target (SM75, SM80, SM86, SM89, SM120, ...); repeatable "
+                             "or comma-separated; default: TensorRT-RTX's own set")
+    parser.add_argument("--log-level", choices=("error", "warning", "info", "verbose"), default="warning",
+                        help="TensorRT messages shown on stderr (default: warning)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="draw build phases on stderr (default: when stderr is a terminal)")
+    parser.set_defaults(run=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Load, trace, build and save; print what was built."""
+    start = time.perf_counter()
+    config = BuildConfig(
+        workspace=None if args.workspace is None else loading.parse_size(args.workspace, "--workspace"),
+        tf32=args.tf32, compute_capabilities=_split_commas(args.compute_capability),
+        progress=args.progress, log_level=args.log_level)
+    _check_writable(args.output)
+    model, inputs, ignored = model_from_args(args)
+    if ignored:
+        print(f"note: --non-strict: ignored {len(ignored)} weight(s) of {args.weights} the model lacks: "
+              f"{', '.join(ignored[:10])}{' ...' if len(ignored) > 10 else ''}", file=sys.stderr)
+    net = loading.call_user(lambda: trace(model, inputs, log_level=args.log_level), f"tracing {args.model}")
+    traced = time.perf_counter()
+    engine = serialize(net, config)
+    built = time.perf_counter()
+    try:
+        save(engine, args.output)
+    except OSError as exc:
+        raise TrtnetError(f"-o {args.output}: can't write the engine ({exc.strerror})") from None
+    _print_summary(args, model, net, len(engine), traced - start, built - traced)
+    return EXIT_OK
+
+
+def _split_commas(values: Sequence[str]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _check_writable(path: str) -> None:
+    """Fail before a long build if the engine can't be written."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise TrtnetError(f"-o {path}: is a directory; give a file name such as model.engine")
+    if not os.path.isdir(directory):
+        raise TrtnetError(f"-o {path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise TrtnetError(f"-o {path}: directory {directory} is not writable")
+
+
+def _print_summary(args: argparse.Namespace, model: Module, net: Network, size: int, trace_s: float,
+                   build_s: float) -> None:
+    network, backend = net.network, net.graph.backend
+    specs = {spec.name: spec for spec in net.inputs}
+    print(f"built {args.model} ({type(model).__name__}) -> {args.output}")
+    for index in range(network.num_inputs):
+        line = f"  input   {_describe_tensor(network.get_input(index))}"
+        spec = specs[network.get_input(index).name]
+        if spec.is_dynamic:
+            line += "  (" + ", ".join(f"{k} {loading.format_shape(v)}" for k, v in spec.profile_shapes().items()) + ")"
+        print(line)
+    for index in range(network.num_outputs):
+        print(f"  output  {_describe_tensor(network.get_output(index))}")
+    print(f"  layers  {network.num_layers} (network definition)")
+    print(f"  engine  {_human_bytes(size)} ({size} bytes)")
+    print(f"  time    {trace_s + build_s:.2f} s (load + trace {trace_s:.2f} s, TensorRT build {build_s:.2f} s)")
+    print(f"  backend {backend.name} {backend.version}")
+
+
+def _describe_tensor(tensor: Any) -> str:
+    """``name  dtype  shape`` of a TensorRT ITensor."""
+    return f"{tensor.name}  {dtypes.from_trt(tensor.dtype).name}  {loading.format_shape(tuple(tensor.shape))}"
+
+
+def _human_bytes(size: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.2f} GiB"
+
+
+# ---- check -----------------------------------------------------------------------------------
+CHECK_EPILOG = """\
+MODEL is a trtnet factory (as for build); REFERENCE is path/to/file.py:FACTORY or package.module:FACTORY
+whose FACTORY() returns the eager torch.nn.Module with the same state_dict names. The same .safetensors
+file is loaded strictly into both. The engine is always built; it runs on the GPU when one can run it
+(--device auto), else the CPU reference executor runs the same network definition.
+
+--dtype fp16/bf16 runs the trtnet model in that precision against the float32 reference, with the
+dtype's default tolerance (fp32 atol 1e-4 rtol 1e-3, fp16 1e-2/1e-2, bf16 5e-2/5e-2).
+Inputs are seeded random (float: standard normal, int: [0, 10)) at the model's default_inputs shapes
+(--input NAME:DTYPE:SHAPE overrides by name), or loaded with --load-inputs (.npz / .safetensors).
+--layerwise compares every module call's output (CPU executor vs forward hooks) and names the first
+divergent module.
+
+examples:
+  trtnet check models/digits.py:digits --weights weights/digits.safetensors \\
+      --reference models/digits_torch.py:digits
+  trtnet check models/resnet.py:resnet18 --weights r18.safetensors --reference models/resnet_torch.py:resnet18 \\
+      --input input:fp32:1x3x64x64 --dtype fp16 --layerwise --json report.json
+
+exit codes: 0 all outputs within tolerance, 1 mismatch, 2 error (arguments, model, weights, build).
+"""
+EXIT_MISMATCH = 1
+
+
+def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``trtnet check``."""
+    parser = subparsers.add_parser(
+        "check", help="compare a trtnet model with its eager PyTorch original",
+        description="Build the trtnet model, run it and its PyTorch reference on the same inputs and weights, "
+                    "and compare the outputs (optionally every module's output).",
+        epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="MODEL", help="path/to/file.py:FACTORY or package.module:FACTORY (trtnet)")
+    parser.add_argument("--weights", metavar="FILE", help="PyTorch state_dict as .safetensors, loaded into both")
+    parser.add_argument("--reference", required=True, metavar="REF",
+                        help="path/to/file.py:FACTORY or package.module:FACTORY returning a torch.nn.Module")
+    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32",
+                        help="precision of the trtnet model (the reference stays float32); default fp32")
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
+                        help="gpu: run the engine; cpu: the CPU reference executor; auto: gpu when possible")
+    parser.add_argument("--layerwise", action="store_true", help="compare every module call and find the first divergence")
+    parser.add_argument("--atol", type=float, help="absolute tolerance (default: the dtype's)")
+    parser.add_argument("--rtol", type=float, help="relative tolerance (default: the dtype's)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    parser.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE:SHAPE",
+                        help="declare or override an input, e.g. input:fp32:1x3x64x64; repeatable")
+    parser.add_argument("--save-inputs", metavar="FILE", help="write the inputs used (.npz or .safetensors)")
+    parser.add_argument("--load-inputs", metavar="FILE", help="read the inputs (.npz or .safetensors) instead of random ones")
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    parser.add_argument("--log-level", choices=("error", "warning", "info", "verbose"), default="error",
+                        help="TensorRT messages shown on stderr (default: error)")
+    parser.set_defaults(run=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Run :func:`trtnet.check`, print the table, write the JSON; 0 pass, 1 mismatch (errors raise: 2)."""
+    from trtnet.check import check
+    from trtnet.report import format_table, write_json
+
+    specs = [loading.parse_input(text) for text in args.input]
+    model = loading.load_model(args.model)
+    inputs = loading.resolve_inputs(model, specs, {}) if specs or model.default_inputs else None
+    try:
+        report = loading.call_user(lambda: check(
+            model, args.reference, weights=args.weights, inputs=inputs, dtype=args.dtype, device=args.device,
+            layerwise=args.layerwise, atol=args.atol, rtol=args.rtol, seed=args.seed,
+            input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level),
+            f"checking {args.model}")
+    except (BuildError, BackendUnavailable) as exc:  # an error here, not a mismatch: exit 2
+        raise TrtnetError(str(exc)) from None
+    report.model = args.model + (f" (weights {args.weights})" if args.weights else "")
+    print(format_table(report))
+    if args.json:
+        try:
+            write_json(report, args.json)
+        except OSError as exc:
+            raise TrtnetError(f"--json {args.json}: can't write the report ({exc.strerror})") from None
+    return EXIT_OK if report.passed else EXIT_MISMATCH
+
+
+# ---- entry point -----------------------------------------------------------------------------
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_build_parser, add_check_parser]
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The ``trtnet`` parser with every subcommand in :data:`SUBCOMMANDS`."""
+    parser = argparse.ArgumentParser(prog="trtnet", description="Write neural networks layer by layer in TensorRT.")
+    parser.add_argument("--version", action="version", version=f"trtnet {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add_parser in SUBCOMMANDS:
+        add_parser(subparsers)
+    return parser
+
+
+def _print_error(command: str, exc: Exception, max_lines: int = 12) -> None:
+    """``trtnet COMMAND: error: ...`` on stderr; long listings (e.g. weight problems) are cut short."""
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [f"  ... and {len(lines) - max_lines + 1} more"]
+    print(f"trtnet {command}: error: " + "\n".join(lines), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``trtnet``; returns the exit code (argparse itself exits with 2 on malformed arguments)."""
+    args = make_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (BuildError, BackendUnavailable) as exc:
+        _print_error(args.command, exc)
+        return EXIT_BUILD_FAILED
+    except TrtnetError as exc:
+        _print_error(args.command, exc)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"trtnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Attention from primitives: ``scaled_dot_product_attention`` and ``multi_head_attention_forward``
+(matmul, softmax, select/elementwise; no fused attention layer, so it builds and checks everywhere).
+
+Masks follow PyTorch: for ``scaled_dot_product_attention`` a bool mask is True where attention is *allowed*; for
+``MultiheadAttention`` bool ``attn_mask``/``key_padding_mask`` are True where it is *not* allowed. Float masks are
+added to the scores. Rows whose every score is masked give zeros, as PyTorch's SDPA (``_safe_softmax``) does;
+``MultiheadAttention`` with ``need_weights=True`` gives NaN there, as PyTorch's explicit path does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from trtnet import dtypes, graph
+from trtnet.errors import ShapeError, TrtnetError
+from trtnet.functional._util import parameter_values
+from trtnet.functional.dims import reshape_to, unsqueeze
+from trtnet.functional.elementwise import add, mul
+from trtnet.functional.indexing import chunk, expand
+from trtnet.functional.linear import linear, matmul
+from trtnet.functional.pointwise import eq, where
+from trtnet.functional.reduce import amax, mean
+from trtnet.functional.shape import permute
+from trtnet.functional.softmax import softmax
+from trtnet.parameter import Parameter
+from trtnet.tensor import Tensor
+
+Weight = Parameter | np.ndarray
+
+_NEG_INF = float("-inf")
+
+
+def _additive(mask: Tensor, dtype: dtypes.DType, allowed_when: bool, arg: str) -> Tensor:
+    """A float mask to add to the scores: bool masks become 0 / -inf (``allowed_when`` says which value allows)."""
+    if not isinstance(mask, Tensor):
+        raise TrtnetError(f"{arg} must be a trtnet Tensor (bool or float), got {type(mask).__name__}")
+    if mask.dtype is dtypes.bool_:
+        return where(mask, 0.0, _NEG_INF, dtype=dtype) if allowed_when else where(mask, _NEG_INF, 0.0, dtype=dtype)
+    if mask.dtype is not dtype:
+        raise TrtnetError(f"{arg} is {mask.dtype.name} but the query is {dtype.name}; a float mask must match it")
+    return mask
+
+
+def attention(query: Tensor, key: Tensor, value: Tensor, *, allow: Tensor | None = None,
+              additive: Tensor | None = None, scale: float, safe: bool) -> tuple[Tensor, Tensor]:
+    """(``softmax(q @ k^T * scale  [masked]) @ v``, the attention weights). ``allow`` is a bool mask (True =
+    attend), ``additive`` a float mask; ``safe`` zeroes rows that are masked everywhere (else they are NaN)."""
+    scores = mul(matmul(query, key, transpose_b=True), scale)
+    if allow is not None:
+        scores = where(allow, scores, _NEG_INF)
+    if additive is not None:
+        scores = add(scores, additive)
+    weights = softmax(scores, -1)
+    if safe and (allow is not None or additive is not None):
+        dead = eq(amax(scores, -1, keepdim=True), _NEG_INF)
+        weights = where(dead, 0.0, weights)
+    return matmul(weights, value), weights
+
+
+def _causal(length: int, source: int) -> np.ndarray:
+    return np.tril(np.ones((length, source), dtype=np.bool_))
+
+
+def _repeat_heads(x: Tensor, repeats: int) -> Tensor:
+    """``x.repeat_interleave(repeats, dim=-3)``."""
+    if repeats == 1:
+        return x
+    shape = list(x.shape)
+    heads = shape[-3]
+    grown = expand(unsqueeze(x, -3), [*shape[:-3], heads, repeats, *shape[-2:]])
+    dims = [*shape[:-3], heads * repeats, *shape[-2:]]
+    return reshape_to("repeat_interleave", grown, dims, [i if d == -1 else None for i, d in enumerate(dims)])
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """``torch.nn.functional.scaled_dot_product_attention`` on ``(..., L, E)`` queries and ``(..., S, E)`` keys.
+
+    ``is_causal`` uses the top-left causal mask ``tril(ones(L, S))``; ``enable_gqa`` repeats key/value heads
+    (dim -3). ``dropout_p`` must be 0 (inference)."""
+    if dropout_p:
+        raise TrtnetError(f"scaled_dot_product_attention: dropout_p={dropout_p}; inference networks need 0.0")
+    if is_causal and attn_mask is not None:
+        raise TrtnetError("scaled_dot_product_attention: explicit attn_mask should not be set when is_causal=True")
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TrtnetError(f"scaled_dot_product_attention: {name} must be a trtnet Tensor")
+    if key.dtype is not query.dtype or value.dtype is not query.dtype:
+        raise TrtnetError("scaled_dot_product_attention: query, key and value must have one dtype")
+    if query.shape[-1] != key.shape[-1]:
+        raise ShapeError(f"scaled_dot_product_attention: query {query.shape} and key {key.shape} differ in E")
+    length, source = query.shape[-2], key.shape[-2]
+    if enable_gqa and query.ndim >= 3:
+        hq, hkv = query.shape[-3], key.shape[-3]
+        if hq % hkv or hq % value.shape[-3]:
+            raise ShapeError(f"enable_gqa: {hq} query heads are not a multiple of the key/value heads {hkv}")
+        key, value = _repeat_heads(key, hq // hkv), _repeat_heads(value, hq // value.shape[-3])
+    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    allow = additive = None
+    if is_causal:
+        if -1 in (length, source):
+            raise ShapeError("scaled_dot_product_attention: is_causal needs static sequence lengths")
+        allow = graph.current().constant(_causal(length, source), dtypes.bool_)
+    elif attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            raise TrtnetError("scaled_dot_product_attention: attn_mask must be a trtnet Tensor")
+        if attn_mask.dtype is dtypes.bool_:
+            allow = attn_mask
+        else:
+            additive = _additive(attn_mask, query.dtype, True, "attn_mask")
+    return attention(query, key, value, allow=allow, additive=additive, scale=factor, safe=True)[0]
+
+
+def _project(x: Tensor, weight: Any, bias: Any) -> Tensor:
+    return linear(x, weight, bias)
+
+
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_heads: int, *,
+                                 in_proj_weight: Weight | None, in_proj_bias: Weight | None,
+                                 q_proj_weight: Weight | None = None, k_proj_weight: Weight | None = None,
+                                 v_proj_weight: Weight | None = None, out_proj: Any,
+                                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
+                                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                                 batch_first: bool = False) -> tuple[Tensor, Tensor | None]:
+    """PyTorch's ``MultiheadAttention`` computation on ``(L, N, E)`` (or batch-first ``(N, L, E)``, or unbatched
+    ``(L, E)``) inputs; ``out_proj`` is a callable (the ``out_proj`` Linear module). Weights are Parameters or arrays
+    in PyTorch's layout (packed ``in_proj_weight [3E, E]``, or separate ``q/k/v_proj_weight`` when kdim/vdim differ)."""
+    same_qk, same_kv = query is key, key is value
+
+    def shared(fn: Any) -> tuple[Tensor, Tensor, Tensor]:  # apply fn once per distinct input
+        q = fn(query)
+        k = q if same_qk else fn(key)
+        return q, k, k if same_kv else fn(value)
+
+    unbatched = query.ndim == 2
+    if unbatched:
+        query, key, value = shared(lambda t: unsqueeze(t, 0 if batch_first else 1))
+        if key_padding_mask is not None:
+            key_padding_mask = unsqueeze(key_padding_mask, 0)
+    if query.ndim != 3 or key.ndim != 3 or value.ndim != 3:
+        raise ShapeError(f"MultiheadAttention expects 3-D (or 2-D unbatched) inputs, got {query.shape}, "
+                         f"{key.shape}, {value.shape}")
+    if not batch_first:  # work batch-first: (N, L, E)
+        query, key, value = shared(lambda t: permute(t, (1, 0, 2)))
+    embed = query.shape[-1]
+    if embed == -1 or embed % num_heads:
+        raise ShapeError(f"MultiheadAttention: embed_dim {embed} must be static and divisible by num_heads {num_heads}")
+    head = embed // num_heads
+
+    def rows(param: Any, start: int, stop: int | None = None) -> np.ndarray | None:
+        return None if param is None else parameter_values(param, "in_proj")[0][start * embed:None if stop is None
+                                                                                else stop * embed]
+
+    biases = [rows(in_proj_bias, i, i + 1) for i in range(3)]
+    if in_proj_weight is not None and same_qk and same_kv:  # self-attention: one packed projection, as PyTorch
+        q, k, v = chunk(_project(query, in_proj_weight, in_proj_bias), 3, -1)
+    elif in_proj_weight is not None:
+        q = _project(query, rows(in_proj_weight, 0, 1), biases[0])
+        if same_kv:
+            k, v = chunk(_project(key, rows(in_proj_weight, 1), rows(in_proj_bias, 1)), 2, -1)
+        else:
+            k = _project(key, rows(in_proj_weight, 1, 2), biases[1])
+            v = _project(value, rows(in_proj_weight, 2, 3), biases[2])
+    else:
+        q = _project(query, q_proj_weight, biases[0])
+        k = _project(key, k_proj_weight, biases[1])
+        v = _project(value, v_proj_weight, biases[2])
+
+    def heads(t: Tensor) -> Tensor:  # (N, L, E) -> (N, H, L, head)
+        n, length = t.shape[0], t.shape[1]
+        dims = [n, length, num_heads, head]
+        split = reshape_to("split_heads", t, dims, [0 if n == -1 else None, 1 if length == -1 else None, None, None])
+        return permute(split, (0, 2, 1, 3))
+
+    q, k, v = heads(q), heads(k), heads(v)
+    batch, length, source = query.shape[0], query.shape[1], key.shape[1]
+
+    additive = None
+    if attn_mask is not None:
+        mask = _additive(attn_mask, q.dtype, False, "attn_mask")
+        if mask.ndim == 3:  # (N * H, L, S) -> (N, H, L, S)
+            if batch == -1:
+                raise ShapeError("MultiheadAttention: a 3-D attn_mask needs a static batch size")
+            if mask.shape[0] != batch * num_heads:
+                raise ShapeError(f"attn_mask {mask.shape}: expected ({batch * num_heads}, {length}, {source})")
+            mask = reshape_to("attn_mask", mask, [batch, num_heads, length, source], [None] * 4)
+        elif mask.ndim != 2:
+            raise ShapeError(f"attn_mask must be 2-D (L, S) or 3-D (N * num_heads, L, S), got {mask.shape}")
+        additive = mask
+    if key_padding_mask is not None:
+        if key_padding_mask.ndim != 2:
+            raise ShapeError(f"key_padding_mask must be (N, S), got {key_padding_mask.shape}")
+        padding = _additive(key_padding_mask, q.dtype, False, "key_padding_mask")
+        n = padding.shape[0]
+        padding = reshape_to("key_padding_mask", padding, [n, 1, 1, padding.shape[1]],
+                             [0 if n == -1 else None, None, None, None])
+        additive = padding if additive is None else add(additive, padding)
+
+    attended, weights = attention(q, k, v, additive=additive, scale=1.0 / math.sqrt(head), safe=not need_weights)
+    merged = permute(attended, (0, 2, 1, 3))  # (N, L, H, head)
+    n, length = merged.shape[0], merged.shape[1]
+    merged = reshape_to("merge_heads", merged, [n, length, embed],
+                        [0 if n == -1 else None, 1 if length == -1 else None, None])
+    output = out_proj(merged)
+    if not batch_first:
+        output = permute(output, (1, 0, 2))
+    if unbatched:
+        from trtnet.functional.dims import squeeze
+
+        output = squeeze(output, 0 if batch_first else 1)
+    if not need_weights:
+        return output, None
+    if average_attn_weights:
+        weights = mean(weights, 1)
+    if unbatched:
+        from trtnet.functional.dims import squeeze
+
+        weights = squeeze(weights, 0)
+    return output, weights

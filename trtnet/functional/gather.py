@@ -1,0 +1,51 @@
+"""Gathering rows by index (``IGatherLayer``): ``embedding`` and ``index_select``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trtnet import dtypes, graph
+from trtnet.errors import ShapeError, TrtnetError
+from trtnet.functional._util import as_tensor, normalize_dim, out, parameter_values
+from trtnet.parameter import Parameter
+from trtnet.tensor import Tensor
+
+
+def gather(op: str, x: Tensor, indices: Tensor, axis: int, mode: str = "default") -> Tensor:
+    """Lower one gather: ``x`` with dim ``axis`` replaced by the dims of ``indices`` (int32/int64).
+
+    ``mode="element"`` is ``torch.gather`` (``GatherMode.ELEMENT``): ``indices`` has ``x``'s rank, the output its
+    shape, ``out[..., i, ...] = x[..., indices[..., i, ...], ...]`` along ``axis``."""
+    if not isinstance(indices, Tensor) or indices.dtype not in (dtypes.int32, dtypes.int64):
+        got = indices.dtype.name if isinstance(indices, Tensor) else type(indices).__name__
+        raise TrtnetError(f"{op}: indices must be an int32 or int64 tensor, got {got}")
+    if mode not in ("default", "element"):
+        raise TrtnetError(f"{op}: gather mode must be 'default' or 'element', got {mode!r}")
+    if mode == "element" and indices.ndim != x.ndim:
+        raise ShapeError(f"{op}: element gather needs indices of the input's rank, got {indices.shape} for {x.shape}")
+    layer = graph.current().network.add_gather(x.itensor, indices.itensor, normalize_dim(axis, x.ndim))
+    if mode == "element":
+        layer.mode = graph.current().backend.trt.GatherMode.ELEMENT
+    return out(graph.current().add(op, layer))
+
+
+def embedding(input: Tensor, weight: Parameter | np.ndarray, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """``torch.nn.functional.embedding``: rows of ``weight [num_embeddings, dim]`` for integer ``input`` of any shape.
+
+    ``padding_idx`` only matters for training; ``max_norm`` (which rewrites the weights while looking up) is refused."""
+    if max_norm is not None:
+        raise TrtnetError("embedding: max_norm is not supported (it renormalises the weights in place); "
+                          "renormalise the weights before loading them")
+    values, _ = parameter_values(weight, "weight")
+    if values.ndim != 2:
+        raise ShapeError(f"embedding: weight must be [num_embeddings, embedding_dim], got {values.shape}")
+    return gather("embedding", as_tensor(weight), input, 0)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """``torch.index_select`` with a 1-D integer index tensor."""
+    if isinstance(index, Tensor) and index.ndim != 1:
+        raise ShapeError(f"index_select: index must be 1-D, got {index.shape}")
+    return gather("index_select", input, index, dim)

@@ -1,0 +1,38 @@
+"""Softmax (``ISoftMaxLayer``, its axis always set) and log-softmax (stable: ``x - max - log(sum(exp(x - max)))``)."""
+
+from __future__ import annotations
+
+from trtnet import dtypes, graph
+from trtnet.functional._util import normalize_dim, out
+from trtnet.functional.elementwise import sub
+from trtnet.functional.pointwise import exp, log
+from trtnet.functional.reduce import amax, sum
+from trtnet.functional.unary import cast
+from trtnet.tensor import Tensor
+
+
+def _softmax_dim(x: Tensor, dim: int | None) -> int:
+    """PyTorch's implicit dim (deprecated there) when ``dim`` is None: 0 for ranks 0, 1 and 3, else 1."""
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return normalize_dim(dim, x.ndim)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype: dtypes.DType | str | None = None) -> Tensor:
+    """``torch.nn.functional.softmax`` over ``dim`` (``dtype`` casts the input first)."""
+    if dtype is not None:
+        input = cast(input, dtype)
+    layer = graph.current().network.add_softmax(input.itensor)
+    layer.axes = 1 << _softmax_dim(input, dim)
+    return out(graph.current().add("softmax", layer))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype: dtypes.DType | str | None = None) -> Tensor:
+    """``torch.nn.functional.log_softmax``: ``shifted - log(sum(exp(shifted)))`` with ``shifted = x - max(x)``."""
+    if dtype is not None:
+        input = cast(input, dtype)
+    d = _softmax_dim(input, dim)
+    shifted = sub(input, amax(input, d, keepdim=True))
+    return sub(shifted, log(sum(exp(shifted), d, keepdim=True)))

@@ -1,0 +1,33 @@
+"""``Embedding``: a gather on the ``weight`` constant."""
+
+from __future__ import annotations
+
+from trtnet import functional as F
+from trtnet.errors import TrtnetError
+from trtnet.nn.module import Module
+from trtnet.parameter import Parameter
+from trtnet.tensor import Tensor
+
+
+class Embedding(Module):
+    """``torch.nn.Embedding``: ``weight [num_embeddings, embedding_dim]``; int32/int64 indices of any shape."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: object = None, _freeze: bool = False, device: object = None,
+                 dtype: object = None) -> None:
+        super().__init__()
+        if max_norm is not None:
+            raise TrtnetError("Embedding: max_norm is not supported (it renormalises the weights while looking up); "
+                              "renormalise the weights before loading them")
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise TrtnetError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings {num_embeddings}")
+        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.weight = Parameter((num_embeddings, embedding_dim))
+
+    def forward(self, indices: Tensor) -> Tensor:
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (
+            f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
