@@ -238,7 +238,18 @@ def build_engine(spec: ZooModel, size: str, weights: str | os.PathLike, dtype: s
 
 
 def example_main(name: str, argv: list[str] | None = None) -> int:
-    """The ``examples/zoo_<name>.py`` scripts: weights (random seeded, or ``--weights``), build, check."""
+    """The ``examples/zoo_<name>.py`` scripts: weights (random seeded, or ``--weights``), build, check.
+    Exit status 0 when every check passes, 1 when one fails, 2 when the weights don't fit or nothing builds."""
+    from trtnet.errors import TrtnetError
+
+    try:
+        return _example(name, argv)
+    except TrtnetError as exc:
+        print(f"error: {exc}")
+        return 2
+
+
+def _example(name: str, argv: list[str] | None) -> int:
     import argparse
     import tempfile
 

@@ -587,3 +587,12 @@ def test_new_layers_named_by_module_path_and_kept_alive() -> None:
     assert any(n.startswith("0/") for n in names)  # the deconvolution's helper layers live in its scope
     kept = [a for a in net.graph.keep_alive if isinstance(a, np.ndarray)]
     assert len(kept) >= 4  # kernel, bias, group-norm scale and bias
+
+
+def test_non_integer_scalar_with_int_tensor_is_an_error_not_a_truncation():
+    class CompareToHalf(trtnet.Module):
+        def forward(self, x):
+            return x == 2.5
+
+    with pytest.raises(trtnet.TrtnetError, match=r"non-integer value 2\.5 .* int32 tensor would be truncated"):
+        trtnet.trace(CompareToHalf(), [trtnet.Input("x", (3,), "int32")])

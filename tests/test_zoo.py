@@ -4,6 +4,8 @@ Per model, at reduced size (see ``models.zoo.MODELS``):
 - the trtnet model's state_dict keys and shapes are the twin's, in the same order;
 - at full size, the twin has torchvision's (or the reference repository's) key and parameter counts, and the
   trtnet model the same keys and shapes (built on the meta device: nothing is allocated);
+- each building block (InvertedResidual, EncoderBlock, U-Net Up with the pad path) matches its twin alone
+  (``trtnet.testing.assert_matches_torch``, fp32 and fp16);
 - the network builds with TensorRT-RTX with a static batch and with a dynamic batch (profile 1/2/4);
 - ``trtnet.check`` passes in fp32 and fp16 at batch min, opt and max, feeding the one dynamic network
   (CPU reference executor); the tolerance each met is recorded (``record_property`` and the summary

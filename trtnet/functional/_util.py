@@ -76,6 +76,9 @@ def as_tensor(value: Any, like: Tensor | None = None, dtype: dtypes.DType | None
     array = np.asarray(value)
     if target is None:
         target = dtypes.float32 if array.dtype.kind == "f" else dtypes.from_numpy(array.dtype)
+    if not target.is_float and array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
+        raise TrtnetError(f"a non-integer value {value!r} combined with a {target.name} tensor would be truncated; "
+                          "convert the tensor with .float() first (trtnet does not promote dtypes)")
     if like is not None and array.ndim < like.ndim:
         array = array.reshape((1,) * (like.ndim - array.ndim) + array.shape)
     return g.constant(array, target)
