@@ -21,7 +21,6 @@ import trtnet
 import trtnet.functional as F
 import trtnet.nn as nn
 from models.mobilenetv2 import batch_input
-from trtnet.functional._util import as_tensor  # a Parameter as a Tensor (no public spelling yet)
 from trtnet.tensor import Tensor
 
 
@@ -101,11 +100,9 @@ class VisionTransformer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = self._process_input(x)  # (n, S, D)
-        # torch: cat([class_token.expand(n, -1, -1), x], dim=1). The batch n is only known at run time, so
-        # prepend a zero row to x and add the class token, zero-padded to (1, S+1, D), which broadcasts over
-        # n: the same values exactly (0 + token, x + 0).
-        x = F.pad(x, (0, 0, 1, 0)) + F.pad(as_tensor(self.class_token), (0, 0, 0, x.shape[1]))
-        x = self.encoder(x)
+        # torch: class_token.expand(n, -1, -1); expand_as reads the dynamic batch n at run time
+        batch_class_token = F.as_tensor(self.class_token).expand_as(x[:, :1, :])
+        x = self.encoder(F.cat([batch_class_token, x], dim=1))
         return self.heads(x[:, 0])  # the class token's row
 
 

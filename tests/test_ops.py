@@ -596,3 +596,26 @@ def test_non_integer_scalar_with_int_tensor_is_an_error_not_a_truncation():
 
     with pytest.raises(trtnet.TrtnetError, match=r"non-integer value 2\.5 .* int32 tensor would be truncated"):
         trtnet.trace(CompareToHalf(), [trtnet.Input("x", (3,), "int32")])
+
+
+def test_expand_as_follows_a_dynamic_batch_at_run_time():
+    class PrependToken(trtnet.Module):
+        def __init__(self):
+            super().__init__()
+            self.token = trtnet.Parameter((1, 1, 4))
+
+        def forward(self, x):
+            token = F.as_tensor(self.token).expand_as(x[:, :1, :])
+            return F.cat([token, x], dim=1)
+
+    model = PrependToken()
+    token = np.arange(4, dtype=np.float32).reshape(1, 1, 4)
+    model.load_state_dict({"token": token})
+    net = trtnet.trace(model, [trtnet.Input("x", (-1, 3, 4), min=(1, 3, 4), opt=(2, 3, 4), max=(4, 3, 4))])
+    assert tuple(net.network.get_output(0).shape) == (-1, 4, 4)
+    assert serialize(net, BuildConfig())
+    for batch in (1, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 3, 4)).astype(np.float32)
+        got = execute(net.network, {"x": x})["output"].numpy()
+        expected = np.concatenate([np.broadcast_to(token, (batch, 1, 4)), x], axis=1)
+        np.testing.assert_array_equal(got, expected)

@@ -222,7 +222,7 @@ class Tensor:
         return _functional().expand(self, _shape_args(sizes))
 
     def expand_as(self, other: "Tensor") -> "Tensor":
-        return self.expand(other.shape)
+        return _functional().expand_as(self, other)
 
     def repeat(self, *repeats: int | Sequence[int]) -> "Tensor":
         return _functional().repeat(self, _shape_args(repeats))

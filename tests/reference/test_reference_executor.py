@@ -143,3 +143,34 @@ def test_integer_chain_stays_exact():
     plus = net.network.add_elementwise(gathered.get_output(0), net.const(np.array([1], np.int64)), trt.ElementWiseOperation.SUM)
     got = single(net, plus.get_output(0), {"ids": np.array([9, 0, 4], np.int64)})
     assert got.dtype == torch.int64 and got.tolist() == [9_000_000_064, 1, 4_000_000_029]
+
+
+def test_in_place_computing_never_overwrites_feeds_weights_or_tensors_still_needed():
+    """ReLU and SUM compute in place into a tensor no later layer reads; every case below must stay intact."""
+    x_val = randn(2, 3, 4, seed=7)
+    bias_val = randn(1, 3, 4, seed=8)
+    net = RawNet()
+    x = net.input("x", x_val.shape)
+    bias = net.const(bias_val)
+    relu_of_feed = net.network.add_activation(x, trt.ActivationType.RELU).get_output(0)
+    shifted = net.network.add_elementwise(bias, x, trt.ElementWiseOperation.SUM).get_output(0)  # constant operand
+    flat = net.network.add_shuffle(shifted)  # a view of `shifted`, which is read again below
+    flat.reshape_dims = (2, 12)
+    relu_of_view = net.network.add_activation(flat.get_output(0), trt.ActivationType.RELU).get_output(0)
+    unflat = net.network.add_shuffle(relu_of_view)
+    unflat.reshape_dims = (2, 3, 4)
+    relu_of_view = unflat.get_output(0)
+    twice = net.network.add_elementwise(relu_of_view, shifted, trt.ElementWiseOperation.SUM).get_output(0)
+    again = net.network.add_elementwise(twice, relu_of_feed, trt.ElementWiseOperation.SUM).get_output(0)
+    net.mark(again, relu_of_feed)
+    net.build()
+    feed = torch.from_numpy(x_val.copy())
+    first = execute(net.network, {"x": feed})
+    second = execute(net.network, {"x": feed})
+    assert torch.equal(feed, torch.from_numpy(x_val))  # the caller's array
+    x_t, b_t = torch.from_numpy(x_val), torch.from_numpy(bias_val)
+    s = x_t + b_t
+    expected = torch.relu(s) + s + torch.relu(x_t)
+    for result in (first, second):  # the second run sees the same weights
+        close(result[again.name], expected)
+        close(result[relu_of_feed.name], torch.relu(x_t))

@@ -9,6 +9,7 @@
 ['relu_1', 'constant_1', 'mul_1']
 """
 
+from trtnet.functional._util import as_tensor
 from trtnet.functional.activation import (elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, relu, relu6,
                                           sigmoid, silu, tanh)
 from trtnet.functional.conv import conv2d
@@ -24,7 +25,7 @@ from trtnet.functional.attention import multi_head_attention_forward, scaled_dot
 from trtnet.functional.deconv import conv_transpose2d
 from trtnet.functional.dims import squeeze, stack, unsqueeze
 from trtnet.functional.gather import embedding, index_select
-from trtnet.functional.indexing import chunk, expand, getitem, narrow, pad, repeat, split, unbind
+from trtnet.functional.indexing import chunk, expand, expand_as, getitem, narrow, pad, repeat, split, unbind
 from trtnet.functional.normalization import group_norm, layer_norm
 from trtnet.functional.pointwise import (abs, ceil, clamp, clip, cos, eq, erf, exp, floor, ge, gt, le, log, logical_and,
                                          logical_not, logical_or, logical_xor, lt, masked_fill, ne, reciprocal, rsqrt,
@@ -39,12 +40,13 @@ from trtnet.functional.selection import kthvalue, median
 from trtnet.functional.topk import topk
 
 __all__ = [
+    "as_tensor",
     "adaptive_avg_pool2d", "add", "amax", "amin", "avg_pool2d", "batch_norm", "cast", "cat", "conv2d", "div", "elu",
     "flatten", "gelu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "linear", "matmul", "max_pool2d",
     "maximum", "mean", "minimum", "mul", "neg", "permute", "plugin", "pow", "relu", "relu6", "reshape", "sigmoid", "silu", "sub",
     "sum", "tanh", "transpose",
     # op breadth
-    "abs", "ceil", "chunk", "clamp", "clip", "conv_transpose2d", "cos", "embedding", "eq", "erf", "exp", "expand",
+    "abs", "ceil", "chunk", "clamp", "clip", "conv_transpose2d", "cos", "embedding", "eq", "erf", "exp", "expand", "expand_as",
     "floor", "ge", "getitem", "group_norm", "gt", "index_select", "interpolate", "layer_norm", "le", "log",
     "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "masked_fill",
     "multi_head_attention_forward", "narrow", "ne", "pad", "reciprocal", "repeat", "rsqrt", "scaled_dot_product_attention",

@@ -63,7 +63,10 @@ def check_same_dtype(got: dtypes.DType, want: dtypes.DType, arg: str) -> None:
 
 
 def as_tensor(value: Any, like: Tensor | None = None, dtype: dtypes.DType | None = None) -> Tensor:
-    """A Tensor for a Tensor, Parameter, numpy array or Python scalar (constants take ``like``'s dtype)."""
+    """A Tensor for a Tensor, Parameter, numpy array or Python scalar (constants take ``like``'s dtype).
+
+    Public as ``trtnet.functional.as_tensor``: how model code uses a raw Parameter (a ViT class token) as a
+    tensor; the constant layer is named by the parameter's state_dict key and created once per shape."""
     if isinstance(value, Tensor):
         return value
     g = graph.current()

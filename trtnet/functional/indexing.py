@@ -16,20 +16,22 @@ import numpy as np
 from trtnet import graph
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import as_tensor, normalize_dim, out, trt
-from trtnet.functional.dims import reshape_to, runtime_shape
+from trtnet.functional.dims import reshape_to, runtime_shape, shape_of
 from trtnet.tensor import Tensor
 
 _MODES = {"strict": "STRICT_BOUNDS", "fill": "FILL", "reflect": "REFLECT", "clamp": "CLAMP", "wrap": "WRAP"}
 
 
 def strided_slice(op: str, x: Tensor, start: Sequence[int], size: Sequence[int], stride: Sequence[int],
-                  mode: str = "strict", fill: Any = None) -> Tensor:
+                  mode: str = "strict", fill: Any = None, runtime_size: Tensor | None = None) -> Tensor:
     """Lower one slice: output[i] = x[start + i * stride] per dim, out-of-bounds positions sampled per ``mode``
     (``strict``, ``fill`` with ``fill`` (default 0), ``reflect``, ``clamp``, ``wrap``).
 
-    ``size[d] == -1`` keeps the dynamic dim ``d`` whole (needs start 0 and stride 1)."""
+    ``size[d] == -1`` keeps the dynamic dim ``d`` whole (needs start 0 and stride 1), unless ``runtime_size``
+    (an int64 shape tensor) gives the output size at run time."""
     for d, (n, s0, n_out, st) in enumerate(zip(x.shape, start, size, stride)):
-        if (n == -1 or n_out == -1) and not (n == -1 and n_out == -1 and s0 == 0 and st == 1):
+        keeps_whole = n == -1 and n_out == -1 and s0 == 0 and st == 1
+        if runtime_size is None and (n == -1 or n_out == -1) and not keeps_whole:
             raise ShapeError(f"{op}: dim {d} of {x.shape} is dynamic; it can only be kept whole")
     g = graph.current()
     static_size = [0 if n == -1 else n for n in size]
@@ -38,7 +40,7 @@ def strided_slice(op: str, x: Tensor, start: Sequence[int], size: Sequence[int],
     if mode == "fill" and fill is not None and fill != 0:
         value = as_tensor(np.asarray(fill), dtype=x.dtype)
         layer.set_input(4, value.itensor)
-    dynamic = runtime_shape(x, size)
+    dynamic = runtime_size if runtime_size is not None else runtime_shape(x, size)
     if dynamic is not None:
         layer.set_input(2, dynamic.itensor)
     return out(g.add(op, layer))
@@ -190,6 +192,24 @@ def expand(x: Tensor, sizes: Sequence[int]) -> Tensor:
     if stride == [1] * x.ndim:
         return x
     return strided_slice("expand", x, [0] * x.ndim, target, stride)
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """``Tensor.expand_as``: ``x`` broadcast to ``other``'s shape, read at run time where ``other`` has
+    dynamic dims (``x.expand(other.shape)`` would take their -1 for "keep the size")."""
+    if -1 not in other.shape:
+        return expand(x, other.shape)
+    extra = other.ndim - x.ndim
+    if extra < 0:
+        raise ShapeError(f"expand_as: {x.shape} has more dims than {other.shape}")
+    if extra:
+        shape = [1] * extra + list(x.shape)
+        x = reshape_to("expand_as", x, shape, [i - extra if d == -1 else None for i, d in enumerate(shape)])
+    for d, (n, m) in enumerate(zip(x.shape, other.shape)):
+        if n != 1 and n != m:
+            raise ShapeError(f"expand_as: dim {d} of {x.shape} can't be expanded to {other.shape}")
+    stride = [0 if n == 1 and m != 1 else 1 for n, m in zip(x.shape, other.shape)]
+    return strided_slice("expand_as", x, [0] * x.ndim, list(other.shape), stride, runtime_size=shape_of(other))
 
 
 def repeat(x: Tensor, repeats: Sequence[int]) -> Tensor:

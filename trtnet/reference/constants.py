@@ -11,7 +11,7 @@ from trtnet.reference import dtypes
 from trtnet.reference.registry import Inputs, register
 
 
-@register("CONSTANT")
+@register("CONSTANT", weight_views=True)
 def constant(layer: Any, inputs: Inputs) -> torch.Tensor:
     shape = tuple(layer.shape)
     values = dtypes.weights(layer.weights)

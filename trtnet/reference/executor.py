@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,27 @@ from trtnet.reference import (  # noqa: F401  (imported for their registrations)
 )
 
 
+@dataclass(frozen=True)
+class _Output:
+    name: str
+    shape: tuple[int, ...]  # as declared; -1 = dynamic
+    dtype: torch.dtype
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One layer, with everything the run loop needs read from the network once per ``execute`` call."""
+
+    layer_type: Any
+    layer: Any
+    inputs: tuple[str | None, ...]
+    outputs: tuple[_Output, ...]
+    fn: registry.LayerFn
+    takes_donations: bool
+    outputs_view_weights: bool
+    frees: tuple[str, ...] = ()  # tensors no later step reads, dropped after this one
+
+
 def execute(
     network: Any, feeds: Mapping[str, np.ndarray | torch.Tensor], *, intermediates: bool = False
 ) -> dict[str, torch.Tensor]:
@@ -39,15 +62,13 @@ def execute(
     """
     env = _validated_feeds(network, feeds)
     output_names = [network.get_output(i).name for i in range(network.num_outputs)]
-    layers = _in_dependency_order([registry.downcast(network.get_layer(i)) for i in range(network.num_layers)])
-    last_use = {} if intermediates else _last_uses(layers, output_names)
+    steps = _in_dependency_order([_step(network.get_layer(i)) for i in range(network.num_layers)])
+    if not intermediates:
+        steps = _with_frees(steps, set(output_names))
     with torch.inference_mode():
-        for index, (layer_type, layer) in enumerate(layers):
-            _run_layer(layer_type, layer, env)
-            for name in last_use.get(index, ()):
-                del env[name]
+        _Run(env).steps(steps)
     if intermediates:
-        return {t.name: env[t.name] for _, layer in layers for t in _outputs(layer)}
+        return {out.name: env[out.name] for step in steps for out in step.outputs}
     return {name: env[name] for name in output_names}
 
 
@@ -65,28 +86,37 @@ def _validated_feeds(network: Any, feeds: Mapping[str, Any]) -> dict[str, torch.
 def _feed_tensor(tensor: Any, value: Any) -> torch.Tensor:
     declared = tuple(tensor.shape)
     data = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
-    shape = tuple(data.shape)
-    if len(shape) != len(declared) or any(d != -1 and d != s for d, s in zip(declared, shape)):
-        raise TrtnetError(f"feed {tensor.name!r} has shape {list(shape)}, but the input is declared {list(declared)} (-1 = any)")
+    if not _fits(tuple(data.shape), declared):
+        raise TrtnetError(f"feed {tensor.name!r} has shape {list(data.shape)}, but the input is declared {list(declared)} (-1 = any)")
     dtype = dtypes.to_torch(tensor.dtype)
     if data.dtype.is_floating_point and not dtype.is_floating_point:
         raise TrtnetError(f"feed {tensor.name!r} holds {data.dtype} values, but the input is {tensor.dtype}")
     return data.to(device="cpu", dtype=dtype)
 
 
-def _outputs(layer: Any) -> list[Any]:
-    return [layer.get_output(i) for i in range(layer.num_outputs)]
+def _fits(shape: tuple[int, ...], declared: tuple[int, ...]) -> bool:
+    return len(shape) == len(declared) and all(d in (-1, s) for d, s in zip(declared, shape))
 
 
-def _input_names(layer: Any) -> list[str | None]:
+def _step(layer: Any) -> _Step:
+    layer_type, layer = registry.downcast(layer)
     tensors = [layer.get_input(i) for i in range(layer.num_inputs)]
-    return [t.name if t is not None else None for t in tensors]
+    outputs = [layer.get_output(i) for i in range(layer.num_outputs)]
+    return _Step(
+        layer_type,
+        layer,
+        tuple(t.name if t is not None else None for t in tensors),
+        tuple(_Output(t.name, tuple(t.shape), dtypes.to_torch(t.dtype)) for t in outputs),
+        registry.implementation(layer_type, layer.name),
+        registry.takes_donations(layer_type),
+        registry.outputs_view_weights(layer_type),
+    )
 
 
-def _in_dependency_order(layers: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+def _in_dependency_order(steps: list[_Step]) -> list[_Step]:
     """Network order, except that a layer moves after the producers of its inputs (``set_input`` may name a
     tensor a later layer produces)."""
-    producer = {t.name: index for index, (_, layer) in enumerate(layers) for t in _outputs(layer)}
+    producer = {out.name: index for index, step in enumerate(steps) for out in step.outputs}
     order: list[int] = []
     state: dict[int, str] = {}
 
@@ -94,62 +124,92 @@ def _in_dependency_order(layers: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]
         if state.get(index) == "done":
             return
         if state.get(index) == "visiting":
-            raise TrtnetError(f"layer {layers[index][1].name!r} depends on its own output (cycle in the network)")
+            raise TrtnetError(f"layer {steps[index].layer.name!r} depends on its own output (cycle in the network)")
         state[index] = "visiting"
-        for name in _input_names(layers[index][1]):
+        for name in steps[index].inputs:
             if name in producer:
                 visit(producer[name])
         state[index] = "done"
         order.append(index)
 
-    for index in range(len(layers)):
+    for index in range(len(steps)):
         visit(index)
-    return [layers[i] for i in order]
+    return [steps[i] for i in order]
 
 
-def _last_uses(layers: list[tuple[Any, Any]], keep: list[str]) -> dict[int, list[str]]:
-    """For each layer index, the tensors no later layer reads (and that aren't outputs): free them after it."""
-    last: dict[str, int] = {}
-    for index, (_, layer) in enumerate(layers):
-        for name in _input_names(layer):
-            if name is not None:
-                last[name] = index
-    by_layer: dict[int, list[str]] = {}
+def _with_frees(steps: list[_Step], keep: set[str]) -> list[_Step]:
+    """The steps, each listing the tensors (not in ``keep``) that no later step reads."""
+    last = {name: index for index, step in enumerate(steps) for name in step.inputs if name is not None}
+    frees: dict[int, list[str]] = {}
     for name, index in last.items():
         if name not in keep:
-            by_layer.setdefault(index, []).append(name)
-    return by_layer
+            frees.setdefault(index, []).append(name)
+    return [replace(step, frees=tuple(frees.get(index, ()))) for index, step in enumerate(steps)]
 
 
-def _run_layer(layer_type: Any, layer: Any, env: dict[str, torch.Tensor]) -> None:
-    fn = registry.implementation(layer_type, layer.name)
-    inputs = []
-    for name in _input_names(layer):
-        if name is None:
-            inputs.append(None)
-        elif name not in env:
-            raise TrtnetError(f"layer {layer.name!r} reads tensor {name!r} before any layer produced it")
-        else:
-            inputs.append(dtypes.compute(env[name]))
-    try:
-        results = fn(layer, inputs)
-    except TrtnetError:
-        raise
-    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
-        raise TrtnetError(f"layer {layer.name!r} ({layer_type.name}) failed in the reference executor: {exc}") from exc
-    if isinstance(results, torch.Tensor):
-        results = [results]
-    for tensor, result in zip(_outputs(layer), results):
-        env[tensor.name] = _as_declared(layer_type, layer, tensor, result)
+def _storage(tensor: torch.Tensor) -> int:
+    return tensor.untyped_storage().data_ptr()
 
 
-def _as_declared(layer_type: Any, layer: Any, tensor: Any, result: torch.Tensor) -> torch.Tensor:
+class _Run:
+    """The tensors by name while the steps run, and which memory a layer may overwrite.
+
+    A tensor is donated to the layer that reads it last when no other live tensor shares its memory and the
+    memory is the run's own: not a feed (the caller's) and not a view of the network's weights.
+    """
+
+    def __init__(self, env: dict[str, torch.Tensor]) -> None:
+        self.env = env
+        self.users: Counter[int] = Counter(_storage(t) for t in env.values())
+        self.foreign = set(self.users)
+
+    def steps(self, steps: list[_Step]) -> None:
+        for step in steps:
+            results = self._call(step)
+            for out, result in zip(step.outputs, results):
+                self._put(out.name, _as_declared(step, out, result))
+                if step.outputs_view_weights:
+                    self.foreign.add(_storage(self.env[out.name]))
+            for name in step.frees:
+                self.users[_storage(self.env.pop(name))] -= 1
+
+    def _put(self, name: str, tensor: torch.Tensor) -> None:
+        if name in self.env:
+            self.users[_storage(self.env[name])] -= 1
+        self.env[name] = tensor
+        self.users[_storage(tensor)] += 1
+
+    def _donated(self, step: _Step, name: str | None) -> bool:
+        if name is None or name not in step.frees or step.inputs.count(name) != 1:
+            return False
+        tensor = self.env[name]
+        storage = _storage(tensor)
+        return storage != 0 and storage not in self.foreign and self.users[storage] == 1 and tensor.is_contiguous()
+
+    def _call(self, step: _Step) -> Sequence[torch.Tensor]:
+        layer, layer_type, fn = step.layer, step.layer_type, step.fn
+        inputs = []
+        for name in step.inputs:
+            if name is not None and name not in self.env:
+                raise TrtnetError(f"layer {layer.name!r} reads tensor {name!r} before any layer produced it")
+            inputs.append(dtypes.compute(self.env[name]) if name is not None else None)
+        try:
+            if step.takes_donations:
+                results = fn(layer, inputs, tuple(self._donated(step, name) for name in step.inputs))
+            else:
+                results = fn(layer, inputs)
+        except TrtnetError:
+            raise
+        except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+            raise TrtnetError(f"layer {layer.name!r} ({layer_type.name}) failed in the reference executor: {exc}") from exc
+        return [results] if isinstance(results, torch.Tensor) else results
+
+
+def _as_declared(step: _Step, out: _Output, result: torch.Tensor) -> torch.Tensor:
     """The result in the output's declared dtype, after checking it has the declared (static) shape."""
-    declared = tuple(tensor.shape)
-    shape = tuple(result.shape)
-    if len(declared) != len(shape) or any(d != -1 and d != s for d, s in zip(declared, shape)):
+    if not _fits(tuple(result.shape), out.shape):
         raise TrtnetError(
-            f"layer {layer.name!r} ({layer_type.name}) produced {tensor.name!r} with shape {list(shape)}, "
-            f"but the network declares {list(declared)}"
+            f"layer {step.layer.name!r} ({step.layer_type.name}) produced {out.name!r} with shape "
+            f"{list(result.shape)}, but the network declares {list(out.shape)}"
         )
-    return result.to(dtypes.to_torch(tensor.dtype))
+    return result.to(out.dtype)

@@ -87,9 +87,21 @@ _BINARY: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 }
 
 
-@register("ACTIVATION")
-def activation(layer: Any, inputs: Inputs) -> torch.Tensor:
+_BINARY_IN_PLACE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "SUM": torch.Tensor.add_,
+    "PROD": torch.Tensor.mul_,
+    "SUB": torch.Tensor.sub_,
+    "MAX": lambda a, b: torch.maximum(a, b, out=a),
+    "MIN": lambda a, b: torch.minimum(a, b, out=a),
+}
+_COMMUTATIVE = {"SUM", "PROD", "MAX", "MIN"}
+
+
+@register("ACTIVATION", donation=True)
+def activation(layer: Any, inputs: Inputs, donated: tuple[bool, ...]) -> torch.Tensor:
     kind = layer.type.name  # IActivationLayer.type is the ActivationType
+    if kind == "RELU" and donated[0]:
+        return torch.relu_(inputs[0])
     return _ACTIVATIONS[kind](inputs[0], layer.alpha, layer.beta)
 
 
@@ -98,9 +110,21 @@ def unary(layer: Any, inputs: Inputs) -> torch.Tensor:
     return _UNARY[layer.op.name](inputs[0])
 
 
-@register("ELEMENTWISE")
-def elementwise(layer: Any, inputs: Inputs) -> torch.Tensor:
-    return _BINARY[layer.op.name](inputs[0], inputs[1])
+@register("ELEMENTWISE", donation=True)
+def elementwise(layer: Any, inputs: Inputs, donated: tuple[bool, ...]) -> torch.Tensor:
+    """Computes into a donated operand when it already has the result's shape and dtype."""
+    op, a, b = layer.op.name, inputs[0], inputs[1]
+    if op in _BINARY_IN_PLACE and a.dtype == b.dtype and a.dtype != torch.bool:
+        if donated[0] and _covers(a, b):
+            return _BINARY_IN_PLACE[op](a, b)
+        if donated[1] and _covers(b, a) and op in _COMMUTATIVE:
+            return _BINARY_IN_PLACE[op](b, a)
+    return _BINARY[op](a, b)
+
+
+def _covers(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether a (same rank as b, as TensorRT requires) already has the broadcast shape of a and b."""
+    return a.dim() == b.dim() and all(n == m or m == 1 for n, m in zip(a.shape, b.shape))
 
 
 @register("PARAMETRIC_RELU")

@@ -2,7 +2,9 @@
 
 A layer implementation takes the downcast layer (e.g. an ``IConvolutionLayer``) and its input tensors (None for an
 unset optional input; fp16/bf16 already widened to float32) and returns its output tensor(s). The executor rounds
-the outputs to the dtypes the network declares.
+the outputs to the dtypes the network declares. Implementations registered with ``donation=True`` also take
+``donated``: per input, whether the executor hands that tensor over (no later layer reads it and nothing else
+shares its memory), so they may compute in place.
 """
 
 from __future__ import annotations
@@ -21,17 +23,35 @@ Inputs = Sequence["torch.Tensor | None"]
 LayerFn = Callable[[Any, Inputs], "torch.Tensor | Sequence[torch.Tensor]"]
 
 _BY_TYPE_NAME: dict[str, LayerFn] = {}
+_DONATION_AWARE: set[str] = set()
+_WEIGHT_VIEWS: set[str] = set()
 
 
-def register(*type_names: str) -> Callable[[LayerFn], LayerFn]:
-    """Decorator: implement the layer types named (``LayerType`` member names, e.g. ``"CONVOLUTION"``)."""
+def register(*type_names: str, donation: bool = False, weight_views: bool = False) -> Callable[[LayerFn], LayerFn]:
+    """Decorator: implement the layer types named (``LayerType`` member names, e.g. ``"CONVOLUTION"``).
+
+    ``donation``: the function takes ``donated`` (see the module docstring). ``weight_views``: its outputs may be
+    views of the network's weights, which nothing may overwrite.
+    """
 
     def add(fn: LayerFn) -> LayerFn:
         for name in type_names:
             _BY_TYPE_NAME[name] = fn
+            if donation:
+                _DONATION_AWARE.add(name)
+            if weight_views:
+                _WEIGHT_VIEWS.add(name)
         return fn
 
     return add
+
+
+def takes_donations(layer_type: Any) -> bool:
+    return layer_type.name in _DONATION_AWARE
+
+
+def outputs_view_weights(layer_type: Any) -> bool:
+    return layer_type.name in _WEIGHT_VIEWS
 
 
 def _normalized(name: str) -> str:
