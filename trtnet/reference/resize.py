@@ -1,7 +1,7 @@
 """Resize: NEAREST, LINEAR and CUBIC, separably along every dim whose size changes.
 
 Output size: input 1 (shape tensor; TensorRT-RTX refuses a float scales tensor there), else ``scales``
-(floor(in * scale)), else ``shape``. A resized coordinate x maps to the input (NvInfer.h) as ALIGN_CORNERS
+(floor(in * scale), computed in float32 as TensorRT does), else ``shape``. A resized coordinate x maps to the input (NvInfer.h) as ALIGN_CORNERS
 x*(in-1)/(out-1), ASYMMETRIC x/s, HALF_PIXEL (x+0.5)/s - 0.5, with s = out/in, or the given scale when ``scales``
 are set (as ONNX Resize; NvInfer.h only states the size ratio, identical for integer scales). A single-pixel
 output reads pixel 0 under ResizeSelector.UPPER. NEAREST rounds the coordinate per ``nearest_rounding`` and
@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from trtnet.reference.registry import Inputs, register
@@ -25,7 +26,8 @@ def _output_shape(layer: Any, inputs: Inputs, x: torch.Tensor) -> tuple[list[int
         return [int(v) for v in inputs[1].tolist()], None
     scales = list(layer.scales)
     if scales:
-        return [math.floor(n * s) for n, s in zip(x.shape, scales)], scales
+        # TensorRT's shape inference multiplies in float32: 10 * float32(0.7) is 7, not float64's 6.99... -> 6
+        return [math.floor(np.float32(n) * np.float32(s)) for n, s in zip(x.shape, scales)], scales
     return list(layer.shape), None
 
 

@@ -14,9 +14,12 @@ from trtnet.errors import TrtnetError
 from trtnet.reference.registry import Inputs, register
 
 
-def _parameter(inputs: Inputs, index: int, static: Any) -> list[int] | None:
+def _parameter(inputs: Inputs, index: int, layer: Any, attribute: str) -> list[int] | None:
+    """Input ``index`` when set, else the layer's static ``attribute`` (read only then: reading a dynamic
+    slice's static ``shape`` makes TensorRT log a warning)."""
     if len(inputs) > index and inputs[index] is not None:
         return [int(v) for v in inputs[index].reshape(-1).tolist()]
+    static = getattr(layer, attribute)
     return None if static is None else list(static)
 
 
@@ -43,10 +46,10 @@ def _source_indices(mode: str, wanted: torch.Tensor, size: int) -> tuple[torch.T
 @register("SLICE")
 def slice_(layer: Any, inputs: Inputs) -> torch.Tensor:
     x = inputs[0]
-    starts = _parameter(inputs, 1, layer.start)
-    sizes = _parameter(inputs, 2, layer.shape)
-    strides = _parameter(inputs, 3, layer.stride)
-    axes = _parameter(inputs, 5, layer.axes)
+    starts = _parameter(inputs, 1, layer, "start")
+    sizes = _parameter(inputs, 2, layer, "shape")
+    strides = _parameter(inputs, 3, layer, "stride")
+    axes = _parameter(inputs, 5, layer, "axes")
     fill = inputs[4] if len(inputs) > 4 and inputs[4] is not None else None
     axes = list(range(x.dim())) if axes is None else [a + x.dim() if a < 0 else a for a in axes]
     mode = layer.mode.name
