@@ -231,7 +231,7 @@ BAD_ARGUMENTS = [
     ("missing model file", ["models/nope.py:f"], "MODEL: no such file 'models/nope.py'"),
     ("no factory separator", [RESNET], "write FILE.py:FACTORY or MODULE:FACTORY"),
     ("module not importable", ["no_such_pkg.models:f"], "MODEL: no module named 'no_such_pkg'"),
-    ("factory missing", [f"{RESNET}:resnet5"], "has no 'resnet5' (did you mean 'resnet50'?)"),
+    ("factory missing", [f"{RESNET}:resnet5"], "has no factory 'resnet5' (did you mean 'resnet50'?)"),
     ("factory returns torch model", ["models.resnet_torch:resnet18"],
      "resnet18() returned a ResNet, not a trtnet Module (a PyTorch model: port it to trtnet.nn"),
     ("factory returns int", ["{badnet}:not_a_module"], "not_a_module() returned a int, not a trtnet Module"),

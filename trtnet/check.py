@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from trtnet import backend, dtypes, weights as weights_io
+from trtnet import backend, dtypes, loading, weights as weights_io
 from trtnet.build import BuildConfig, Input, Network, serialize, trace
 from trtnet.compare import Tolerance, compare, tolerance_for
 from trtnet.errors import TrtnetError, WeightsError, did_you_mean
@@ -101,7 +101,7 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
 
     model_desc = model if isinstance(model, str) else _class_name(model)
     reference_desc = reference if isinstance(reference, str) else _class_name(reference)
-    model = load_model(model) if isinstance(model, str) else model
+    model = loading.load_model(model) if isinstance(model, str) else model
     if not isinstance(model, Module):
         raise TrtnetError(f"check: model must be a trtnet Module or a spec string, got {_class_name(model)}")
     reference = load_reference(reference) if isinstance(reference, str) else reference
@@ -118,10 +118,9 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     if save_inputs is not None:
         save_input_arrays(save_inputs, values)
 
-    from trtnet.loading import call_user
 
     start = time.perf_counter()
-    net = call_user(lambda: trace(model, specs, log_level=log_level), f"tracing {model_desc}")
+    net = loading.call_user(lambda: trace(model, specs, log_level=log_level), f"tracing {model_desc}")
     timing["trace"] = time.perf_counter() - start
     start = time.perf_counter()
     engine = serialize(net, BuildConfig(tf32=False, progress=False, log_level=log_level))
@@ -151,7 +150,7 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     start = time.perf_counter()
     ref_feeds = [_reference_feed(torch, values[spec.name], reference) for spec in specs]
     with _tf32_disabled(torch), _ModuleRecorder(torch, reference, enabled=layerwise) as recorder:
-        ref_result = call_user(lambda: reference(*ref_feeds), f"running the reference {reference_desc}")
+        ref_result = loading.call_user(lambda: reference(*ref_feeds), f"running the reference {reference_desc}")
     ref_outputs = _flatten_torch(torch, ref_result)
     timing["reference"] = time.perf_counter() - start
     if len(ref_outputs) != len(net.outputs):
@@ -178,35 +177,13 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
 
 
 # ---- models and weights ------------------------------------------------------------------------
-def load_model(spec: str) -> Module:
-    """The trtnet model of ``path/file.py:factory`` or ``module:factory`` (see :mod:`trtnet.loading`)."""
-    from trtnet.loading import load_model as load
-
-    return load(spec)
-
-
 def load_reference(spec: str) -> Any:
-    """Call the factory named by ``path/file.py:factory`` or ``module:factory``; it must return a torch module."""
-    from trtnet import loading
-
+    """The torch module returned by the factory named by ``path/file.py:factory`` or ``module:factory``."""
     torch = _import_torch()
-    source, _, factory_name = spec.rpartition(":")
-    if not source or not factory_name:
-        raise TrtnetError(f"REFERENCE {spec!r}: write FILE.py:FACTORY or MODULE:FACTORY, e.g. models/resnet_torch.py:resnet50")
-    try:
-        module = loading._import_file(source) if loading._is_file_spec(source) else loading._import_module(source)
-    except TrtnetError as exc:
-        raise TrtnetError(str(exc).replace("MODEL", "REFERENCE", 1)) from None
-    factory = getattr(module, factory_name, None)
-    if not callable(factory):
-        candidates = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
-        raise TrtnetError(f"REFERENCE {spec!r}: {source} has no factory {factory_name!r}{did_you_mean(factory_name, candidates)}")
-    try:
-        result = factory()
-    except Exception as exc:  # noqa: BLE001 - the user's code
-        raise TrtnetError(f"REFERENCE {spec!r}: calling {factory_name}() failed: {loading._describe(exc)}") from None
+    result = loading.call_factory(spec, "REFERENCE")
     if not isinstance(result, torch.nn.Module):
         hint = " (a trtnet model: pass it as MODEL)" if isinstance(result, Module) else ""
+        factory_name = spec.rpartition(":")[2]
         raise TrtnetError(f"REFERENCE {spec!r}: {factory_name}() returned {_class_name(result)}, not a torch.nn.Module{hint}")
     return result
 

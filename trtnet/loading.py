@@ -32,28 +32,38 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-# ---- MODEL spec ------------------------------------------------------------------------------
-def load_model(spec: str) -> Module:
-    """Call the factory named by ``path/to/file.py:factory`` or ``package.module:factory``."""
+# ---- MODEL / REFERENCE specs -------------------------------------------------------------------
+def call_factory(spec: str, what: str = "MODEL") -> Any:
+    """Import ``path/to/file.py:factory`` or ``package.module:factory`` and call the factory; errors start
+    with ``what`` (the argument's name: MODEL, REFERENCE) and show the user's failing line."""
     source, _, factory_name = spec.rpartition(":")
     if not source or not factory_name:
-        raise TrtnetError(f"MODEL {spec!r}: write FILE.py:FACTORY or MODULE:FACTORY, e.g. models/resnet.py:resnet50")
-    module = _import_file(source) if _is_file_spec(source) else _import_module(source)
+        raise TrtnetError(f"{what} {spec!r}: write FILE.py:FACTORY or MODULE:FACTORY, e.g. models/resnet.py:resnet50")
+    try:
+        module = _import_file(source) if _is_file_spec(source) else _import_module(source)
+    except TrtnetError as exc:
+        raise TrtnetError(str(exc).replace("MODEL", what, 1)) from None
     factory = getattr(module, factory_name, None)
     if factory is None:
         candidates = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
-        raise TrtnetError(f"MODEL {spec!r}: {source} has no {factory_name!r}{did_you_mean(factory_name, candidates)}")
+        raise TrtnetError(f"{what} {spec!r}: {source} has no factory {factory_name!r}{did_you_mean(factory_name, candidates)}")
     if not callable(factory):
-        raise TrtnetError(f"MODEL {spec!r}: {factory_name!r} is a {type(factory).__name__}, not a factory function")
+        raise TrtnetError(f"{what} {spec!r}: {factory_name!r} is a {type(factory).__name__}, not a factory function")
     required = _required_parameters(factory)
     if required:
-        raise TrtnetError(f"MODEL {spec!r}: {factory_name}() needs arguments ({', '.join(required)}); "
+        raise TrtnetError(f"{what} {spec!r}: {factory_name}() needs arguments ({', '.join(required)}); "
                           "name a factory that takes none")
     try:
-        model = factory()
+        return factory()
     except Exception as exc:  # noqa: BLE001 - the user's code: report where it failed, no traceback
-        raise TrtnetError(f"MODEL {spec!r}: calling {factory_name}() failed: {_describe(exc)}") from None
+        raise TrtnetError(f"{what} {spec!r}: calling {factory_name}() failed: {_describe(exc)}") from None
+
+
+def load_model(spec: str) -> Module:
+    """The trtnet model returned by the factory named by ``spec`` (see :func:`call_factory`)."""
+    model = call_factory(spec, "MODEL")
     if not isinstance(model, Module):
+        factory_name = spec.rpartition(":")[2]
         raise TrtnetError(f"MODEL {spec!r}: {factory_name}() returned {_kind(model)}, not a trtnet Module"
                           f"{_torch_hint(model)}")
     return model
