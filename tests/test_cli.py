@@ -236,7 +236,7 @@ BAD_ARGUMENTS = [
      "resnet18() returned a ResNet, not a trtnet Module (a PyTorch model: port it to trtnet.nn"),
     ("factory returns int", ["{badnet}:not_a_module"], "not_a_module() returned a int, not a trtnet Module"),
     ("factory raises", ["{badnet}:broken"], "calling broken() failed: RuntimeError: factory exploded (at "),
-    ("forward raises", ["{badnet}:typo"], "failed: AttributeError: 'Tensor' object has no attribute 'rleu' (at "),
+    ("forward raises", ["{badnet}:typo"], "AttributeError: 'Tensor' object has no attribute 'rleu'\n  in:   the model (Typo)\n  line: "),
     ("factory needs arguments", [f"{RESNET}:conv3x3"], "conv3x3() needs arguments (in_planes, out_planes)"),
     ("bad shape", [DIGITS, *W, "--input", "input:fp32:1x1xeightx8"],
      "bad shape '1x1xeightx8': 'eight' is not an integer"),

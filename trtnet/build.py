@@ -127,6 +127,7 @@ def trace(model: Module, inputs: Sequence[Input] | None = None, *, output_names:
             raise TrtnetError(f"{len(names)} output names for {len(outputs)} outputs")
         for tensor, name in zip(outputs, names):
             g.mark_output(tensor, name)
+        g.check_trt_errors()
     return Network(g, inputs, names)
 
 
@@ -166,13 +167,15 @@ def make_config(net: Network, options: BuildConfig) -> Any:
 
 
 def serialize(net: Network, options: BuildConfig | None = None) -> memoryview:
-    """Build the engine of a traced network; raises :class:`BuildError` with TensorRT's messages."""
+    """Build the engine of a traced network; raises :class:`BuildError` with TensorRT's messages, also when
+    TensorRT reported an error but produced an engine anyway."""
     options = options or BuildConfig()
     config = make_config(net, options)
+    net.graph.check_trt_errors()
     errors_before = len(net.graph.logger.errors)
     serialized = net.graph.builder.build_serialized_network(net.network, config)
-    if serialized is None:
-        messages = net.graph.logger.errors[errors_before:]
+    messages = net.graph.logger.errors[errors_before:]
+    if serialized is None or messages:  # an engine built after TensorRT reported an error is not trusted
         layers = [n for n in _layer_names(net.network) if any(re.search(rf"\b{re.escape(n)}\b", m) for m in messages)]
         where = f" (layers involved: {', '.join(layers)})" if layers else ""
         detail = "\n  ".join(messages) or "TensorRT gave no message; rerun with log_level='verbose'"

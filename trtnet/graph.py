@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from trtnet import backend, dtypes
-from trtnet.errors import TrtnetError
+from trtnet import backend, dtypes, log
+from trtnet.errors import LayerError, TrtnetError
 
 if TYPE_CHECKING:
     from trtnet.tensor import Tensor
@@ -33,11 +33,16 @@ _state = threading.local()
 
 @dataclass
 class ModuleCall:
-    """One call of a module while tracing: its path, which call it was, the tensors it returned."""
+    """One call of a module while tracing: its path and class, which call it was, the tensors it was given
+    and returned, and the network layers ``first_layer`` up to ``end_layer`` (exclusive) that it added."""
 
     path: str
     call: int
     outputs: list["Tensor"]
+    class_name: str = ""
+    inputs: list["Tensor"] = field(default_factory=list)
+    first_layer: int = 0
+    end_layer: int = 0
 
     @property
     def name(self) -> str:
@@ -59,7 +64,7 @@ class Graph:
     def __init__(self, logger: Any = None) -> None:
         self.backend = backend.get()
         trt = self.backend.trt
-        self.logger = logger or trt.Logger(trt.Logger.WARNING)
+        self.logger = logger or log.make_logger()
         self.builder = trt.Builder(self.logger)
         self.network = self.builder.create_network(self.backend.network_flags())
         self.keep_alive: list[Any] = []
@@ -71,6 +76,7 @@ class Graph:
         self._op_counts: dict[str, int] = defaultdict(int)
         self._constants: dict[tuple[int, tuple[int, ...]], "Tensor"] = {}
         self._producers: dict[str, Any] = {}  # tensor name -> layer that outputs it
+        self._errors_seen = len(getattr(self.logger, "errors", ()))
 
     # ---- activation -------------------------------------------------------------------------
     def __enter__(self) -> "Graph":
@@ -127,16 +133,34 @@ class Graph:
         return self._producers.get(tensor_name)
 
     def add(self, op: str, layer: Any, name: str | None = None) -> Any:
-        """Register a freshly added layer: name it after the current scope and ``op``."""
+        """Register a freshly added layer: name it after the current scope and ``op``. Raises
+        :class:`LayerError` if TensorRT reported an error since the last check (see :meth:`check_trt_errors`)."""
+        self.check_trt_errors()
         if layer is None:
             raise TrtnetError(f"TensorRT refused to add the {op} layer in {self.scope or 'the model'}")
         self.name_layer(layer, name or self.unique_name(op))
         return layer
 
-    def begin_call(self, path: str) -> ModuleCall:
+    def check_trt_errors(self) -> None:
+        """Raise :class:`LayerError` for errors TensorRT logged since the last check.
+
+        TensorRT logs bad layer parameters (a stride of 0) and carries on with a default; trtnet stops at the
+        op instead. The error carries TensorRT's text and the Python stack at the moment TensorRT logged it,
+        so it points at the op and the user's line even when found later (at the next layer or call end)."""
+        errors = getattr(self.logger, "errors", None)
+        if errors is None or len(errors) <= self._errors_seen:
+            return
+        new = errors[self._errors_seen:]
+        stacks = self.logger.error_stacks[self._errors_seen:]
+        self._errors_seen = len(errors)
+        detail = "\n  ".join(new)
+        raise LayerError(f"TensorRT rejected a layer parameter:\n  {detail}", new, stacks[0])
+
+    def begin_call(self, path: str, class_name: str = "", inputs: list["Tensor"] | None = None) -> ModuleCall:
         """Start recording a module call; its ``name`` is the path, ``path#N`` from the 2nd call on."""
         self._call_counts[path] += 1
-        call = ModuleCall(path, self._call_counts[path], [])
+        first = self.network.num_layers
+        call = ModuleCall(path, self._call_counts[path], [], class_name, list(inputs or []), first, first)
         self.module_calls.append(call)
         return call
 

@@ -6,6 +6,7 @@ import functools
 import logging
 import sys
 import time
+import traceback
 from typing import Any
 
 from trtnet import backend
@@ -14,9 +15,17 @@ LOGGER = logging.getLogger("trtnet.tensorrt")
 LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO, "verbose": logging.DEBUG}
 
 
+#: On a machine without a usable GPU TensorRT follows every error with this line: noise, not the cause.
+CUDA_DRIVER_NOISE = "cudaError 35"
+
+
 def make_logger(level: str = "warning") -> Any:
     """The process-wide ``trt.ILogger`` (TensorRT keeps the first one it sees) at ``level``: it forwards
-    to ``trtnet.tensorrt`` and keeps every error message in ``.errors``."""
+    to ``trtnet.tensorrt`` and keeps every error message in ``.errors``, with the Python stack at the moment it
+    was logged in ``.error_stacks`` (how :meth:`trtnet.graph.Graph.check_trt_errors` points at the op).
+
+    A ``cudaError 35`` line right after another error (what a CPU-only machine adds to each error) is logged
+    at debug level and not kept: it would be read as the cause."""
     if level not in LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LEVELS)}, got {level!r}")
     logger = _routed_logger()
@@ -37,12 +46,19 @@ def _routed_logger() -> Any:
         def __init__(self) -> None:
             trt.ILogger.__init__(self)
             self.errors: list[str] = []
+            self.error_stacks: list[list[traceback.FrameSummary]] = []
             self.threshold = logging.WARNING
+            self._last_was_error = False
 
         def log(self, severity: Any, msg: str) -> None:
             py_level = severity_to_level.get(severity, logging.INFO)
-            if py_level >= logging.ERROR:
+            is_error = py_level >= logging.ERROR
+            if is_error and self._last_was_error and CUDA_DRIVER_NOISE in msg:
+                py_level, is_error = logging.DEBUG, False
+            elif is_error:
                 self.errors.append(msg)
+                self.error_stacks.append(traceback.extract_stack()[:-1])
+            self._last_was_error = is_error
             if py_level >= self.threshold:
                 LOGGER.log(py_level, msg)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from trtnet import dtypes, graph, weights
-from trtnet.errors import TrtnetError, did_you_mean
+from trtnet.errors import TrtnetError, did_you_mean, in_module_call
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -153,15 +153,17 @@ class Module:
         path = g.module_paths.get(id(self))
         if path is None:  # created inside a forward: not part of the state_dict tree
             path = g.unique_name(type(self).__name__.lower())
-        call = g.begin_call(path)
-        pinned = self._pinned_dtype
-        with g.module_scope(call.name):
-            if pinned is not None:
-                caller_dtype = next((a.dtype for a in args if isinstance(a, Tensor) and a.dtype.is_float), None)
-                args = tuple(_cast_float(a, pinned) for a in args)
-            result = self.forward(*args, **kwargs)
-            if pinned is not None and caller_dtype is not None:
-                result = _map_tensors(result, lambda t: _cast_float(t, caller_dtype))
+        call = g.begin_call(path, type(self).__name__, _flatten_tensors([args, kwargs]))
+        try:
+            with g.module_scope(call.name):
+                result = self._forward_pinned(args, kwargs)
+            g.check_trt_errors()
+        except Exception as exc:  # noqa: BLE001 - every tracing error names this call and the user's line
+            error = in_module_call(exc, call.name, call.class_name)
+            if error is exc:
+                raise
+            raise error from exc.__cause__ if isinstance(exc, TrtnetError) else exc
+        call.end_layer = g.network.num_layers
         outputs = _flatten_tensors(result)
         if call.name:
             for index, tensor in enumerate(outputs):
@@ -169,6 +171,18 @@ class Module:
                 if producer is not None and tensor.name.startswith(call.name + "/"):
                     g.name_layer(producer, call.name if len(outputs) == 1 else f"{call.name}:{index}")
         call.outputs = outputs
+        return result
+
+    def _forward_pinned(self, args: tuple, kwargs: dict) -> Any:
+        """``forward``, with inputs cast to float32 and outputs cast back for modules kept in fp32."""
+        pinned = self._pinned_dtype
+        if pinned is None:
+            return self.forward(*args, **kwargs)
+        caller_dtype = next((a.dtype for a in args if isinstance(a, Tensor) and a.dtype.is_float), None)
+        args = tuple(_cast_float(a, pinned) for a in args)
+        result = self.forward(*args, **kwargs)
+        if caller_dtype is not None:
+            result = _map_tensors(result, lambda t: _cast_float(t, caller_dtype))
         return result
 
     # ---- printing ---------------------------------------------------------------------------
