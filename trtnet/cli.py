@@ -192,7 +192,8 @@ examples:
   trtnet check models/resnet.py:resnet18 --weights r18.safetensors --reference models/resnet_torch.py:resnet18 \\
       --input input:fp32:1x3x64x64 --dtype fp16 --layerwise --json report.json
 
-exit codes: 0 all outputs within tolerance, 1 mismatch, 2 error (arguments, model, weights, build).
+exit codes: 0 all outputs within tolerance, 1 mismatch or TensorRT could not build the engine,
+2 bad arguments, model, weights or inputs.
 """
 EXIT_MISMATCH = 1
 
@@ -234,14 +235,11 @@ def run_check(args: argparse.Namespace) -> int:
     specs = [loading.parse_input(text) for text in args.input]
     model = loading.load_model(args.model)
     inputs = loading.resolve_inputs(model, specs, {}) if specs or model.default_inputs else None
-    try:
-        report = loading.call_user(lambda: check(
-            model, args.reference, weights=args.weights, inputs=inputs, dtype=args.dtype, device=args.device,
-            layerwise=args.layerwise, atol=args.atol, rtol=args.rtol, seed=args.seed,
-            input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level),
-            f"checking {args.model}")
-    except (BuildError, BackendUnavailable) as exc:  # an error here, not a mismatch: exit 2
-        raise TrtnetError(str(exc)) from None
+    report = loading.call_user(lambda: check(
+        model, args.reference, weights=args.weights, inputs=inputs, dtype=args.dtype, device=args.device,
+        layerwise=args.layerwise, atol=args.atol, rtol=args.rtol, seed=args.seed,
+        input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level),
+        f"checking {args.model}")
     report.model = args.model + (f" (weights {args.weights})" if args.weights else "")
     print(format_table(report))
     if args.json:

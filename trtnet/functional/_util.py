@@ -30,6 +30,33 @@ def ntuple(value: int | Sequence[int], n: int, arg: str) -> tuple[int, ...]:
     return values
 
 
+def check_window(op: str, kernel: Sequence[int], stride: Sequence[int], padding: Sequence[int],
+                 dilation: Sequence[int] = ()) -> None:
+    """Refuse window arguments TensorRT would log an error for and then ignore (it keeps its default), in
+    PyTorch's words: kernel, stride and dilation >= 1, padding >= 0."""
+    if any(k < 1 for k in kernel):
+        raise TrtnetError(f"{op}: kernel size should be greater than zero, but got kernel_size={tuple(kernel)}")
+    if any(s < 1 for s in stride):
+        raise TrtnetError(f"{op}: non-positive stride is not supported, got stride={tuple(stride)}")
+    if any(d < 1 for d in dilation):
+        raise TrtnetError(f"{op}: dilation should be greater than zero, but got dilation={tuple(dilation)}")
+    if any(p < 0 for p in padding):
+        raise TrtnetError(f"{op}: negative padding is not supported, got padding={tuple(padding)}")
+
+
+def check_kernel_fits(op: str, extents: Sequence[int], padded: Sequence[int]) -> None:
+    """A (dilated) kernel of ``extents`` must fit the ``padded`` input sizes (dynamic dims, -1, are skipped)."""
+    if any(0 < n < e for e, n in zip(extents, padded)):
+        raise ShapeError(f"{op}: calculated padded input size per channel: {tuple(padded)}. Kernel size: "
+                         f"{tuple(extents)}. Kernel size can't be greater than actual input size")
+
+
+def check_groups(op: str, groups: int) -> None:
+    """``groups`` must be a positive int (PyTorch's wording)."""
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise TrtnetError(f"{op}: groups must be a positive integer, got {groups!r}")
+
+
 def normalize_dim(dim: int, rank: int, arg: str = "dim") -> int:
     if not -rank <= dim < rank:
         raise ShapeError(f"{arg}={dim} is out of range for a tensor of rank {rank}")

@@ -6,7 +6,7 @@ import numpy as np
 
 from trtnet import graph
 from trtnet.errors import ShapeError, TrtnetError
-from trtnet.functional._util import ntuple, out, parameter_values, weights_for
+from trtnet.functional._util import check_groups, check_kernel_fits, check_window, ntuple, out, parameter_values, weights_for
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -35,12 +35,20 @@ def conv2d(input: Tensor, weight: Parameter | np.ndarray, bias: Parameter | np.n
     kernel_values, _ = parameter_values(weight, "weight")
     if kernel_values.ndim != 4 or input.ndim != 4:
         raise ShapeError(f"conv2d wants a 4-D input and weight, got input {input.shape} and weight {kernel_values.shape}")
+    check_groups("conv2d", groups)
     out_channels, in_per_group, kh, kw = kernel_values.shape
     if input.shape[1] != in_per_group * groups:
         raise ShapeError(f"conv2d: input has {input.shape[1]} channels but weight {kernel_values.shape} "
                          f"with groups={groups} expects {in_per_group * groups}")
+    if out_channels % groups:
+        raise ShapeError(f"conv2d: given groups={groups}, expected weight to be divisible by {groups} at "
+                         f"dimension 0, but got weight of size {kernel_values.shape}")
     stride, dilation = ntuple(stride, 2, "stride"), ntuple(dilation, 2, "dilation")
+    check_window("conv2d", (kh, kw), stride, () if isinstance(padding, str) else ntuple(padding, 2, "padding"),
+                 dilation)
     pre, post = conv_padding(padding, (kh, kw), stride, dilation)
+    check_kernel_fits("conv2d", [d * (k - 1) + 1 for k, d in zip((kh, kw), dilation)],
+                      [n + a + b if n > 0 else -1 for n, a, b in zip(input.shape[2:], pre, post)])
     g = graph.current()
     layer = g.network.add_convolution_nd(input.itensor, out_channels, (kh, kw),
                                          weights_for(weight, input.dtype, "weight"),

@@ -21,7 +21,8 @@ import numpy as np
 
 from trtnet import graph
 from trtnet.errors import ShapeError, TrtnetError
-from trtnet.functional._util import as_tensor, check_same_dtype, ntuple, out, parameter_values, weights_for
+from trtnet.functional._util import (as_tensor, check_groups, check_same_dtype, check_window, ntuple, out,
+                                     parameter_values, weights_for)
 from trtnet.functional.elementwise import add
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
@@ -40,12 +41,16 @@ def conv_transpose2d(input: Tensor, weight: Parameter | np.ndarray, bias: Parame
     if input.shape[1] != in_channels:
         raise ShapeError(f"conv_transpose2d: input has {input.shape[1]} channels but weight "
                          f"{kernel_values.shape} ([C_in, C_out/groups, kh, kw]) expects {in_channels}")
-    if groups <= 0 or in_channels % groups:
+    check_groups("conv_transpose2d", groups)
+    if in_channels % groups:
         raise TrtnetError(f"conv_transpose2d: in_channels {in_channels} is not divisible by groups {groups}")
     if isinstance(padding, str):
         raise TrtnetError(f"conv_transpose2d: padding must be an int or a pair (PyTorch has no {padding!r} here)")
     stride, dilation = ntuple(stride, 2, "stride"), ntuple(dilation, 2, "dilation")
     pad, extra = ntuple(padding, 2, "padding"), ntuple(output_padding, 2, "output_padding")
+    check_window("conv_transpose2d", (kh, kw), stride, pad, dilation)
+    if any(e < 0 for e in extra):
+        raise TrtnetError(f"conv_transpose2d: negative output_padding is not supported, got output_padding={extra}")
     for p, s, d in zip(extra, stride, dilation):
         if not 0 <= p < max(s, d):
             raise TrtnetError(f"conv_transpose2d: output_padding {extra} must be smaller than either "

@@ -83,9 +83,14 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise TrtnetError("cat needs at least one tensor")
     first = tensors[0]
-    for t in tensors[1:]:
+    axis = normalize_dim(dim, first.ndim)
+    for number, t in enumerate(tensors[1:], start=1):
         if t.ndim != first.ndim or t.dtype is not first.dtype:
             raise ShapeError(f"cat: {first.shape}/{first.dtype.name} and {t.shape}/{t.dtype.name} differ in rank or dtype")
+        for d, (want, got) in enumerate(zip(first.shape, t.shape)):
+            if d != axis and want != got and -1 not in (want, got):
+                raise ShapeError(f"cat: sizes of tensors must match except in dimension {axis}. Expected size "
+                                 f"{want} but got size {got} for tensor number {number} in the list")
     layer = graph.current().network.add_concatenation([t.itensor for t in tensors])
-    layer.axis = normalize_dim(dim, first.ndim)
+    layer.axis = axis
     return out(graph.current().add("cat", layer))

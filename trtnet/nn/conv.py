@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from trtnet import functional as F
 from trtnet.errors import TrtnetError
-from trtnet.functional._util import ntuple
+from trtnet.functional._util import check_groups, ntuple
 from trtnet.nn.module import Module
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
@@ -18,9 +18,12 @@ class Conv2d(Module):
                  dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True,
                  padding_mode: str = "zeros") -> None:
         super().__init__()
+        check_groups("Conv2d", groups)
         if in_channels % groups or out_channels % groups:
             raise TrtnetError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} "
                               f"must be divisible by groups {groups}")
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise TrtnetError(f"Conv2d: invalid padding string {padding!r}, should be one of 'valid', 'same'")
         if padding_mode != "zeros":
             raise TrtnetError(f"Conv2d: padding_mode={padding_mode!r} is not supported (only 'zeros'); "
                               "pad explicitly with trtnet.functional.pad")

@@ -6,7 +6,7 @@ from typing import Sequence
 
 from trtnet import functional as F
 from trtnet.errors import ShapeError, TrtnetError
-from trtnet.functional._util import ntuple
+from trtnet.functional._util import check_groups, ntuple
 from trtnet.nn.module import Module
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
@@ -21,6 +21,7 @@ class ConvTranspose2d(Module):
                  dilation: int | tuple[int, int] = 1, padding_mode: str = "zeros", device: object = None,
                  dtype: object = None) -> None:
         super().__init__()
+        check_groups("ConvTranspose2d", groups)
         if in_channels % groups or out_channels % groups:
             raise TrtnetError(f"ConvTranspose2d: in_channels {in_channels} and out_channels {out_channels} "
                               f"must be divisible by groups {groups}")
