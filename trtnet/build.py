@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from trtnet import dtypes, graph, log
+from trtnet import dtypes, fileio, graph, log
 from trtnet.errors import BuildError, TrtnetError, WeightsError
 from trtnet.nn.module import Module, _flatten_tensors
 from trtnet.tensor import Tensor
@@ -109,6 +109,10 @@ def trace(model: Module, inputs: Sequence[Input] | None = None, *, output_names:
     inputs = list(inputs or model.default_inputs or [])
     if not inputs:
         raise TrtnetError(f"{type(model).__name__} declares no default_inputs: pass inputs=[trtnet.Input(...)]")
+    names = [spec.name for spec in inputs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise TrtnetError(f"input names must be unique: {', '.join(map(repr, repeated))} given more than once")
     unset = model.unset_parameters()
     if unset:
         shown = ", ".join(unset[:20]) + (f", ... ({len(unset)} in all)" if len(unset) > 20 else "")
@@ -202,6 +206,5 @@ def build(model: Module, inputs: Sequence[Input] | None = None, *, path: str | o
 
 
 def save(engine: bytes | memoryview, path: str | os.PathLike) -> None:
-    """Write a serialized engine to ``path``."""
-    with open(path, "wb") as handle:
-        handle.write(engine)
+    """Write a serialized engine to ``path`` atomically (:func:`trtnet.fileio.atomic_write`)."""
+    fileio.write_bytes(path, engine)

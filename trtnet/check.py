@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from trtnet import backend, dtypes, loading, weights as weights_io
+from trtnet import backend, dtypes, fileio, loading, weights as weights_io
 from trtnet.build import BuildConfig, Input, Network, serialize, trace
 from trtnet.compare import Tolerance, compare, tolerance_for
 from trtnet.errors import TrtnetError, WeightsError, did_you_mean
@@ -228,7 +228,8 @@ def save_input_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray])
     """Write input values to a ``.npz`` or ``.safetensors`` file (bf16 values as float32)."""
     path = os.fspath(path)
     if path.endswith(".npz"):
-        np.savez(path, **arrays)
+        with fileio.atomic_write(path) as handle:
+            np.savez(handle, **arrays)
     elif path.endswith(".safetensors"):
         weights_io.save_safetensors(path, arrays)
     else:

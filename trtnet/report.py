@@ -7,6 +7,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from trtnet import fileio
 from trtnet.compare import Comparison, Tolerance, json_safe
 
 
@@ -112,8 +113,8 @@ def to_json(report: CheckReport) -> str:
 
 
 def write_json(report: CheckReport, path: str | os.PathLike[str]) -> None:
-    """Write :func:`to_json` of ``report`` to ``path``."""
-    with open(path, "w", encoding="utf-8") as f:
+    """Write :func:`to_json` of ``report`` to ``path`` atomically (:func:`trtnet.fileio.atomic_write`)."""
+    with fileio.atomic_write(path, "w", encoding="utf-8") as f:
         f.write(to_json(report) + "\n")
 
 

@@ -19,15 +19,16 @@ import mmap
 import os
 import struct
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from trtnet import dtypes
+from trtnet import dtypes, fileio
 from trtnet.errors import WeightsError, did_you_mean
 
 if TYPE_CHECKING:
     from trtnet.nn.module import Module
+    from trtnet.parameter import Parameter
 
 _SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -108,7 +109,7 @@ def save_safetensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray])
         arrays.append(array)
     encoded = json.dumps(header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)
-    with open(path, "wb") as handle:
+    with fileio.atomic_write(path) as handle:
         handle.write(struct.pack("<Q", len(encoded)) + encoded)
         for array in arrays:
             handle.write(array.tobytes())
@@ -118,7 +119,7 @@ def to_numpy(value: Any, key: str, source: str) -> np.ndarray:
     """A numpy array from a numpy array or torch tensor (bf16 tensors become float32; torch not imported)."""
     if isinstance(value, np.ndarray):
         return value
-    if type(value).__module__.startswith("torch"):
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         tensor = value.detach().cpu()
         if str(tensor.dtype) == "torch.bfloat16":
             tensor = tensor.float()
@@ -136,18 +137,42 @@ def _kind_fits(values: np.ndarray, dtype: dtypes.DType) -> bool:
     return values.dtype.kind in "iu"
 
 
-def load_into(module: "Module", state: Mapping[str, Any], strict: bool = True, source: str = "state_dict") -> list[str]:
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns, as torch's: the model's keys the state_dict lacks and the state_dict's
+    keys the model doesn't have (both empty unless ``strict=False``)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
+    __str__ = __repr__
+
+
+def load_into(module: "Module", state: Mapping[str, Any], strict: bool = True,
+              source: str = "state_dict") -> IncompatibleKeys:
     """Check ``state`` against ``module``'s parameters, report every problem at once, then assign.
 
-    Returns the keys of ``module`` that stayed unset (only possible with ``strict=False``)."""
-    params = dict(module.named_parameters())
+    A parameter tied under several names (``lm_head.weight = wte.weight``) loads from any of them: from a
+    state_dict holding all (torch's ``state_dict()``; their values must agree) or one (``safetensors.torch.
+    save_model``). Returns torch's ``(missing_keys, unexpected_keys)``; a tied parameter given under one of
+    its names is not missing. Optional parameters are never missing."""
+    names: dict[int, list[str]] = {}  # every key of each parameter, in state_dict order
+    params: dict[str, Parameter] = {}
+    for key, param in module.named_parameters(remove_duplicate=False):
+        names.setdefault(id(param), []).append(key)
+        params[key] = param
     problems: list[str] = []
-    missing = [k for k, p in params.items() if k not in state and not p.optional]
+    missing = [k for k, p in params.items() if not p.optional and not any(n in state for n in names[id(p)])]
     unexpected = [k for k in state if k not in params]
     if strict:
-        problems += [f"missing key {k!r} (shape {params[k].shape})" for k in missing]
+        problems += [f"missing key {k!r} (shape {params[k].shape}){_tied_note(k, names[id(params[k])])}"
+                     for k in missing]
         problems += [f"unexpected key {k!r}{did_you_mean(k, params)}" for k in unexpected]
-    accepted = {}
+    accepted: dict[str, np.ndarray] = {}  # the first key given for each parameter -> its checked values
     for key, value in state.items():
         if key not in params:
             continue
@@ -157,10 +182,14 @@ def load_into(module: "Module", state: Mapping[str, Any], strict: bool = True, s
         except WeightsError as exc:
             problems.append(str(exc).removeprefix(f"{source}: "))
             continue
+        first = next(n for n in names[id(param)] if n in state)
         if tuple(array.shape) != param.shape:
             problems.append(f"shape mismatch for {key!r}: file has {tuple(array.shape)}, model expects {param.shape}")
         elif not _kind_fits(array, param.dtype):
             problems.append(f"dtype of {key!r} can't be converted: file has {array.dtype}, model expects {param.dtype.name}")
+        elif key != first:
+            if first in accepted and not _same_values(accepted[first], array):
+                problems.append(f"tied parameters {first!r} and {key!r} (one Parameter) have different values")
         else:  # a snapshot, as torch's load_state_dict copies (read-only memory-mapped files need none)
             accepted[key] = array.copy() if array.flags.writeable else array
     if problems:
@@ -168,4 +197,13 @@ def load_into(module: "Module", state: Mapping[str, Any], strict: bool = True, s
         raise WeightsError(f"{source}: {len(problems)} problem(s) loading weights into {type(module).__name__}:\n  {listing}")
     for key, array in accepted.items():
         params[key].assign(array)
-    return [k for k in missing if not params[k].is_set]
+    return IncompatibleKeys(missing, unexpected)
+
+
+def _tied_note(key: str, keys: list[str]) -> str:
+    others = [k for k in keys if k != key]
+    return f", tied to {', '.join(map(repr, others))}, also missing" if others else ""
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    return np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f")
