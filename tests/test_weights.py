@@ -108,7 +108,7 @@ def test_load_safetensors_written_by_torch(tmp_path: Path) -> None:
     path = tmp_path / "net.safetensors"
     save_file(dict(state), str(path))
     model = Net()
-    assert model.load_safetensors(path) == []
+    assert model.load_safetensors(path) == ([], [])
     for key, value in state.items():
         got = dict(model.named_parameters())[key].numpy()
         np.testing.assert_array_equal(got, value.numpy())
@@ -321,13 +321,17 @@ def test_strict_false() -> None:
     del state["fc.bias"], state["conv.weight"]
     state["extra.weight"] = torch.zeros(3)
     model = Net()
-    left = model.load_state_dict(state, strict=False)
-    assert left == ["conv.weight", "fc.bias"]
+    result = model.load_state_dict(state, strict=False)
+    assert result == (["conv.weight", "fc.bias"], ["extra.weight"])
+    assert tuple(result) == tuple(TorchNet().load_state_dict(dict(state), strict=False))
     np.testing.assert_array_equal(model.bn.running_mean.numpy(), state["bn.running_mean"].numpy())
     assert "extra" not in dict(model.named_parameters())
     assert model.unset_parameters() == ["conv.weight", "fc.bias"]
-    # later loads fill the rest; a second strict=False load reports only what is still unset
-    assert model.load_state_dict({"fc.bias": torch.zeros(5)}, strict=False) == ["conv.weight"]
+    # later loads fill the rest; as torch's, missing_keys are the keys this state_dict lacks
+    result = model.load_state_dict({"fc.bias": torch.zeros(5)}, strict=False)
+    assert tuple(result) == tuple(TorchNet().load_state_dict({"fc.bias": torch.zeros(5)}, strict=False))
+    assert "conv.weight" in result.missing_keys and "bn.weight" in result.missing_keys
+    assert model.unset_parameters() == ["conv.weight"]
     # shapes and dtypes are still checked
     with pytest.raises(trtnet.WeightsError, match="shape mismatch for 'conv.weight'"):
         model.load_state_dict({"conv.weight": torch.zeros(1)}, strict=False)

@@ -4,7 +4,7 @@
 >>> model = nn.Sequential(nn.Linear(4, 2), nn.ReLU())
 >>> model.load_state_dict({"0.weight": __import__("numpy").ones((2, 4), "float32"),
 ...                        "0.bias": __import__("numpy").zeros(2, "float32")})
-[]
+<All keys matched successfully>
 >>> engine = trtnet.build(model, [trtnet.Input("input", (1, 4))])
 >>> len(engine) > 0
 True

@@ -254,10 +254,7 @@ def _make_input(spec: InputSpec) -> Input:
 def load_weights(model: Module, path: str, strict: bool = True) -> list[str]:
     """Load a ``.safetensors`` file (memory-mapped); returns the file's keys the model ignored
     (only possible with ``strict=False``)."""
-    state = weights.read_safetensors(path)
-    model.load_state_dict(state, strict, source=path)
-    known = {name for name, _ in model.named_parameters()}
-    return [key for key in state if key not in known]
+    return model.load_state_dict(weights.read_safetensors(path), strict, source=path).unexpected_keys
 
 
 def call_user(fn: Callable[[], Any], what: str) -> Any:

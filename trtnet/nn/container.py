@@ -1,19 +1,48 @@
-"""Containers: ``Sequential`` and ``ModuleList``, keyed ``0``, ``1``, ... as in PyTorch."""
+"""Containers: ``Sequential`` and ``ModuleList``, keyed ``0``, ``1``, ... as in PyTorch.
+
+Indexing, assignment, deletion, slicing, ``insert``/``extend``/``pop`` behave as torch's: a ``Sequential``
+slice keeps its modules' keys, a ``ModuleList`` slice is numbered from ``0``, and deleting renumbers both.
+"""
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from trtnet.errors import TrtnetError
 from trtnet.nn.module import Module
 
 
 class _Container(Module):
-    """Indexing, length and iteration over the registered sub-modules, in registration order."""
+    """What Sequential and ModuleList share: integer and slice indexing over the registered sub-modules."""
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+    def _key(self, index: int) -> str:
+        """The key of the module at ``index`` (negative counts from the end); IndexError as a list's."""
+        index = operator.index(index)
+        size = len(self._modules)
+        if not -size <= index < size:
+            raise IndexError(f"index {index} is out of range")
+        return list(self._modules)[index % size]
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return self._slice(index)  # each container's own slice type
+        return self._modules[self._key(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, self._key(index), module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        keys = list(self._modules)[index] if isinstance(index, slice) else [self._key(index)]
+        for key in keys:
+            delattr(self, key)
+        self._renumber(list(self._modules.values()))
+
+    def _renumber(self, modules: list[Module | None]) -> None:
+        self._modules.clear()
+        self._modules.update((str(i), module) for i, module in enumerate(modules))
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -21,16 +50,50 @@ class _Container(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def append(self, module: Module) -> "_Container":
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> "_Container":
+        if not isinstance(modules, Iterable):
+            raise TrtnetError(f"{type(self).__name__}.extend should be called with an iterable, "
+                              f"but got {type(modules).__name__}")
+        for module in list(modules):
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> "_Container":
+        """Insert ``module`` before ``index`` (negative counts from the end), as torch's ``Sequential.insert``."""
+        if not isinstance(module, Module):
+            raise TrtnetError(f"{type(self).__name__}.insert: module should be a trtnet.nn.Module, "
+                              f"got {type(module).__qualname__}")
+        size = len(self._modules)
+        index = operator.index(index)
+        if not -size <= index <= size:
+            raise IndexError(f"Index out of range: {index}")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+        return self
+
+    def pop(self, key: int | slice) -> Any:
+        value = self[key]
+        del self[key]
+        return value
+
 
 class Sequential(_Container):
     def __init__(self, *modules: Module | "OrderedDict[str, Module]") -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, module in modules[0].items():
-                setattr(self, name, module)
+                self.add_module(name, module)
         else:
             for index, module in enumerate(modules):
-                setattr(self, str(index), module)
+                self.add_module(str(index), module)
+
+    def _slice(self, index: slice) -> "Sequential":
+        return type(self)(OrderedDict(list(self._modules.items())[index]))
 
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():
@@ -41,9 +104,10 @@ class Sequential(_Container):
 class ModuleList(_Container):
     def __init__(self, modules: Iterable[Module] = ()) -> None:
         super().__init__()
-        for module in modules:
-            self.append(module)
+        self.extend(modules)
 
-    def append(self, module: Module) -> "ModuleList":
-        setattr(self, str(len(self._modules)), module)
-        return self
+    def _slice(self, index: slice) -> "ModuleList":
+        return type(self)(list(self._modules.values())[index])
+
+    def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
+        return self.extend(modules)

@@ -33,16 +33,40 @@ class Module:
 
     # ---- registration -----------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
+        """Register as PyTorch does: a re-assigned name keeps its place in ``_modules``/``_parameters``, a
+        registered name set to ``None`` stays registered as ``None``, and a plain attribute of the same name
+        never shadows a module or parameter."""
         if "_modules" not in self.__dict__:
             raise TrtnetError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        self._modules.pop(name, None)
-        self._parameters.pop(name, None)
-        if isinstance(value, Module):
-            self._modules[name] = value
-        elif isinstance(value, Parameter):
-            self._parameters[name] = value
+        modules, params = self._modules, self._parameters
+        if isinstance(value, Parameter):
+            self.__dict__.pop(name, None)
+            modules.pop(name, None)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TrtnetError(f"{type(self).__name__}: cannot assign '{type(value).__qualname__}' as parameter "
+                                  f"{name!r} (trtnet.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            self.__dict__.pop(name, None)
+            params.pop(name, None)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TrtnetError(f"{type(self).__name__}: cannot assign '{type(value).__qualname__}' as child module "
+                                  f"{name!r} (trtnet.nn.Module or None expected)")
+            modules[name] = None
         else:
             object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            object.__delattr__(self, name)
 
     def __getattr__(self, name: str) -> Any:
         for registry in ("_modules", "_parameters"):
@@ -52,49 +76,72 @@ class Module:
         known = [*self.__dict__.get("_modules", {}), *self.__dict__.get("_parameters", {})]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}{did_you_mean(name, known)}")
 
+    def add_module(self, name: str, module: "Module | None") -> None:
+        """Register ``module`` (or ``None``) under ``name``, as ``torch.nn.Module.add_module``."""
+        if not isinstance(module, Module) and module is not None:
+            raise TrtnetError(f"{type(module).__qualname__} is not a Module subclass")
+        if not isinstance(name, str) or not name or "." in name:
+            raise TrtnetError(f"module name must be a non-empty string without '.', got {name!r}")
+        if name in self.__dict__ or name in self._parameters:
+            raise TrtnetError(f"attribute {name!r} already exists")
+        self._modules[name] = module
+
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
-        yield from self._modules.items()
+        seen: set[int] = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
 
     def children(self) -> Iterator["Module"]:
-        yield from self._modules.values()
+        for _, child in self.named_children():
+            yield child
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
-        """Every module once, depth first, with its dotted path (the root has path ``prefix``)."""
-        seen: set[int] = set()
-
-        def walk(module: Module, path: str) -> Iterator[tuple[str, Module]]:
-            if id(module) in seen:
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """Every module depth first with its dotted path (the root has path ``prefix``); a module reachable
+        under several paths is listed once unless ``remove_duplicate=False``; ``None`` entries are skipped."""
+        memo = set() if memo is None else memo
+        if remove_duplicate:
+            if id(self) in memo:
                 return
-            seen.add(id(module))
-            yield path, module
-            for name, child in module._modules.items():
-                yield from walk(child, f"{path}.{name}" if path else name)
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
-        yield from walk(self, prefix)
-
-    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Parameters by PyTorch key; a tied parameter is listed once, under its first name, unless
+        ``remove_duplicate=False`` (then under every name, as ``state_dict`` keys it)."""
         seen: set[int] = set()
-        for path, module in self.named_modules():
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for path, module in modules:
             for name, param in module._parameters.items():
-                if id(param) not in seen:
+                if param is None or id(param) in seen:
+                    continue
+                if remove_duplicate:
                     seen.add(id(param))
-                    yield (f"{path}.{name}" if path else name), param
+                yield (f"{path}.{name}" if path else name), param
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, param in self.named_parameters():
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     # ---- weights ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Loaded values by PyTorch key (in each parameter's dtype); unset parameters are left out."""
-        return {k: p.numpy() for k, p in self.named_parameters() if p.is_set}
+        """Values by PyTorch key, in each parameter's dtype, under every name torch uses (a tied parameter under
+        each of its names); unset parameters are left out."""
+        return {k: p.numpy() for k, p in self.named_parameters(remove_duplicate=False) if p.is_set}
 
-    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True, *, source: str = "state_dict") -> list[str]:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True, *,
+                        source: str = "state_dict") -> weights.IncompatibleKeys:
         """Load numpy arrays or torch tensors by key; all problems are reported at once (see
-        :func:`trtnet.weights.load_into`). Returns the keys left unset (``strict=False`` only)."""
+        :func:`trtnet.weights.load_into`). Returns torch's ``(missing_keys, unexpected_keys)``."""
         return weights.load_into(self, state, strict, source)
 
-    def load_safetensors(self, path: str | os.PathLike, strict: bool = True) -> list[str]:
+    def load_safetensors(self, path: str | os.PathLike, strict: bool = True) -> weights.IncompatibleKeys:
         """Load a PyTorch state_dict saved with ``safetensors`` (errors name the file and keys)."""
         return self.load_state_dict(weights.read_safetensors(path), strict, source=os.fspath(path))
 
@@ -117,9 +164,9 @@ class Module:
         if self._pinned_dtype is not None:
             return
         for param in self._parameters.values():
-            if param.dtype.is_float:
+            if param is not None and param.dtype.is_float:
                 param.dtype = dtype
-        for child in self._modules.values():
+        for child in self.children():
             child._cast_parameters(dtype)
 
     def keep_in_fp32(self, *targets: str | type) -> "Module":
@@ -178,8 +225,8 @@ class Module:
         pinned = self._pinned_dtype
         if pinned is None:
             return self.forward(*args, **kwargs)
-        caller_dtype = next((a.dtype for a in args if isinstance(a, Tensor) and a.dtype.is_float), None)
-        args = tuple(_cast_float(a, pinned) for a in args)
+        caller_dtype = next((t.dtype for t in _flatten_tensors([args, kwargs]) if t.dtype.is_float), None)
+        args, kwargs = _map_tensors((args, kwargs), lambda t: _cast_float(t, pinned))
         result = self.forward(*args, **kwargs)
         if caller_dtype is not None:
             result = _map_tensors(result, lambda t: _cast_float(t, caller_dtype))

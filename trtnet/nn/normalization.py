@@ -25,7 +25,7 @@ class BatchNorm2d(Module):
         self.bias = Parameter((num_features,)) if affine else None
         self.running_mean = Parameter((num_features,))
         self.running_var = Parameter((num_features,))
-        self.num_batches_tracked = Parameter((), dtypes.int64, optional=True)
+        self.num_batches_tracked = Parameter((), dtype=dtypes.int64, optional=True)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.eps)
