@@ -107,9 +107,65 @@ def test_mismatched_nan_and_inf_fail():
     assert c.reason.startswith("non-finite: 4 position(s)") and "; tolerance: 1 of 6" in c.reason
 
 
-def test_no_finite_positions_gives_no_statistics():
-    c = compare("out", np.array([np.nan]), np.array([np.nan]), TOL)
-    assert c.passed and c.max_abs_err is None and c.cosine is None and c.min_atol is None
+def test_no_finite_positions_fails_it_proves_nothing():
+    c = compare("out", np.full((2, 3), np.nan), np.full((2, 3), np.nan), TOL)
+    assert not c.passed and c.finite_compared == 0 and c.nonfinite_mismatch == 0
+    assert c.max_abs_err is None and c.cosine is None and c.min_atol is None
+    assert c.reason.startswith("nothing compared: none of the 6 positions is finite on both sides "
+                               "(actual 6 NaN 0 Inf, expected 6 NaN 0 Inf)")
+    # one finite position is enough to compare something
+    c = compare("out", np.array([np.nan, np.inf, 1.0]), np.array([np.nan, np.inf, 1.0]), TOL)
+    assert c.passed and c.finite_compared == 1 and c.max_abs_err == 0.0
+
+
+def test_matching_and_mismatching_inf_positions_with_counts():
+    e = np.array([[np.inf, 1.0], [-np.inf, 2.0]])
+    assert compare("out", e.copy(), e, TOL).passed
+    a = np.array([[np.inf, 1.0], [2.0, -np.inf]])  # the -inf moved one position: 2 disagreements
+    c = compare("out", a, e, TOL)
+    assert not c.passed and c.nonfinite_mismatch == 2 and c.mismatch_count == 2 and c.finite_compared == 1
+    assert c.reason == ("non-finite: 2 position(s) where actual and expected disagree on NaN/Inf "
+                        "(actual 0 NaN 2 Inf, expected 0 NaN 2 Inf)")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 100, 1001, 20000])
+def test_percentiles_are_numpys_linear_percentiles(n):
+    rng = np.random.default_rng(n)
+    e = rng.standard_normal(n)
+    a = e + rng.standard_normal(n) * 1e-3
+    a[: n // 10] = e[: n // 10]  # ties at zero error
+    c = compare("out", a, e, TOL)
+    err = np.abs(a - e)
+    rel = err / np.abs(e)
+    assert c.median_abs_err == pytest.approx(np.percentile(err, 50), rel=1e-12, abs=0)
+    assert c.p99_abs_err == pytest.approx(np.percentile(err, 99), rel=1e-12, abs=0)
+    assert c.median_rel_err == pytest.approx(np.percentile(rel, 50), rel=1e-12, abs=0)
+    assert c.p99_rel_err == pytest.approx(np.percentile(rel, 99), rel=1e-12, abs=0)
+
+
+def test_relative_percentiles_with_infinite_relative_errors_take_the_rank_above():
+    e = np.array([0.0, 0.0, 1.0, 2.0, 4.0])  # errors 5 at the zeros: relative inf (> 4 / TINY)
+    a = np.array([5.0, 5.0, 1.5, 2.0, 4.0])
+    c = compare("out", a, e, TOL)
+    assert c.max_rel_err == math.inf and c.mean_rel_err == math.inf
+    assert c.median_rel_err == np.percentile([0, 0, 0.5, np.inf, np.inf], 50, method="higher") == 0.5
+    assert c.p99_rel_err == math.inf
+
+
+def test_float32_inputs_are_compared_in_float32_like_torch_allclose():
+    e = np.array([1.0, 3e38, -3e38], np.float32)
+    a = np.array([1.0 + 2**-23, 3e38, 3e38], np.float32)  # 3e38 - (-3e38) overflows float32: redone in float64
+    c = compare("out", a, e, TOL)
+    assert c.max_abs_err == pytest.approx(6e38, rel=1e-6) and c.max_abs_index == (2,) and not c.passed
+    assert c.actual_inf == c.expected_inf == 0 and c.nonfinite_mismatch == 0
+    gen = torch.Generator().manual_seed(3)
+    for trial in range(30):
+        x = torch.randn(257, generator=gen)
+        y = x + torch.randn(257, generator=gen) * 10 ** -(trial % 5 + 1)
+        c = compare("out", y, x, TOL)
+        assert c.passed == torch.allclose(y, x, rtol=TOL.rtol, atol=TOL.atol), trial
+        assert c.cosine == pytest.approx(float(torch.nn.functional.cosine_similarity(y.double(), x.double(), 0)),
+                                         abs=1e-12)
 
 
 @pytest.mark.parametrize("actual_shape, expected_shape", [((2, 3), (3, 2)), ((6,), (2, 3)), ((1, 3), (3,))])

@@ -1,9 +1,14 @@
-"""Statistics of one output pair (actual vs expected) and the tolerances that judge it.
+"""Statistics of one output pair (actual vs expected) and the tolerances they are judged by.
 
-The pass criterion is ``torch.allclose``'s: equal shapes and ``|a - e| <= atol + rtol * |e|`` at every
-position where both values are finite; where the expected value is non-finite the actual value must match
-it exactly (NaN where NaN, Inf of the same sign where Inf), and a non-finite actual value where the
-expected one is finite always fails. Everything is computed in float64, whatever the input dtypes.
+The elementwise criterion is ``torch.allclose``'s, ``|a - e| <= atol + rtol * |e|`` at every position where both
+values are finite; non-finite positions are counted apart (a non-finite value must be matched exactly: NaN where
+NaN, Inf of the same sign where Inf). The verdict built on these counts (shapes, non-finite values, nothing
+compared, tolerance) is :func:`trtnet.verdict.tolerance_verdict`'s.
+
+Arithmetic is in the wider of the two dtypes and at least float32 (``np.result_type(a, e, float32)``): float32,
+fp16 and bf16 tensors are compared in float32, as ``torch.allclose`` compares float32 tensors; float64 and
+integers wider than 16 bits in float64 (exact). Where ``|a - e|`` would overflow float32 the comparison is redone
+in float64. Cosine similarity accumulates in float64 in every case.
 
 >>> import numpy as np
 >>> c = compare("logits", np.array([1.0, 2.0, 3.5]), np.array([1.0, 2.0, 3.0]), tolerance_for("float32"))
@@ -19,16 +24,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from trtnet.errors import did_you_mean
 
-#: Denominator guard of the relative error ``|a - e| / max(|e|, TINY)``: the smallest normal float64.
-#: Where the expected value is exactly 0, any error gives an enormous relative error (inf once the error
-#: exceeds ~4) instead of a division by zero; relative error means nothing there, read the abs columns.
-TINY = float(np.finfo(np.float64).tiny)
+#: Denominator guard of the relative error ``|a - e| / max(|e|, TINY)``: the smallest normal number of the
+#: computation dtype (float32: 1.2e-38, float64: 2.2e-308). Where the expected value is exactly 0, any error gives
+#: an enormous relative error (inf once the error exceeds ~4, in either dtype) instead of a division by zero;
+#: relative error means nothing there, read the abs columns.
+TINY = {np.dtype(t).name: float(np.finfo(t).tiny) for t in (np.float32, np.float64)}
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,8 @@ class Comparison:
     """How one actual tensor compares with its expected value under ``tolerance``.
 
     Error statistics (``*_err``, ``max_abs_index``, ``cosine``, ``min_atol``, ``min_rtol``) cover the
-    positions where both sides are finite; they are None when shapes differ or no such position exists.
+    ``finite_compared`` positions where both sides are finite; they are None when shapes differ or no such
+    position exists.
     Non-finite positions are judged on their own (``nonfinite_mismatch``): no tolerance can fix them, so
     ``min_atol``/``min_rtol`` don't account for them. ``mismatch_count`` counts failing elements of both kinds.
     ``cosine`` is 1.0 when both vectors are zero and 0.0 when only one is. Medians and p99 interpolate
@@ -108,6 +116,7 @@ class Comparison:
     expected_nan: int = 0
     expected_inf: int = 0
     nonfinite_mismatch: int | None = None
+    finite_compared: int | None = None
     mismatch_count: int | None = None
     mismatch_fraction: float | None = None
     max_abs_err: float | None = None
@@ -147,114 +156,143 @@ def json_safe(value: Any) -> Any:
 
 
 def compare(name: str, actual: Any, expected: Any, tol: Tolerance) -> Comparison:
-    """Compare ``actual`` with ``expected`` (numpy arrays or torch tensors of any dtype) under ``tol``."""
-    a, a_dtype = _as_float64(actual)
-    e, e_dtype = _as_float64(expected)
-    counts = dict(
-        actual_nan=int(np.isnan(a).sum()),
-        actual_inf=int(np.isinf(a).sum()),
-        expected_nan=int(np.isnan(e).sum()),
-        expected_inf=int(np.isinf(e).sum()),
-    )
-    head = dict(name=name, actual_shape=a.shape, expected_shape=e.shape, actual_dtype=a_dtype,
-                expected_dtype=e_dtype, tolerance=tol, **counts)
-    if a.shape != e.shape:
-        return Comparison(**head, passed=False,
-                          reason=f"shape mismatch: actual {a.shape} vs expected {e.shape}")
-
-    finite = np.isfinite(a) & np.isfinite(e)
-    same_nonfinite = (np.isnan(a) & np.isnan(e)) | (a == e)
-    nonfinite_mismatch = int((~finite & ~same_nonfinite).sum())
-    with np.errstate(over="ignore", invalid="ignore"):
-        err = np.where(finite, np.abs(a - e), np.nan)
-    errs, mags = err[finite], np.abs(e[finite])
-    tol_mismatch = int((errs > tol.atol + tol.rtol * mags).sum())
-    mismatch = tol_mismatch + nonfinite_mismatch
-    stats = _error_stats(a, e, err, finite, errs, mags, tol) if errs.size else {}
-
-    reasons = []
-    if nonfinite_mismatch:
-        reasons.append(f"non-finite: {nonfinite_mismatch} position(s) where actual and expected disagree on "
-                       f"NaN/Inf (actual {counts['actual_nan']} NaN {counts['actual_inf']} Inf, "
-                       f"expected {counts['expected_nan']} NaN {counts['expected_inf']} Inf)")
-    if tol_mismatch:
-        reasons.append(f"tolerance: {tol_mismatch} of {a.size} elements ({100 * tol_mismatch / a.size:.3g}%) "
-                       f"exceed atol={tol.atol:g} + rtol={tol.rtol:g}*|expected|; max abs err "
-                       f"{stats['max_abs_err']:.3g} at {stats['max_abs_index']} (actual "
-                       f"{stats['actual_at_max']:.6g}, expected {stats['expected_at_max']:.6g})")
-    return Comparison(
-        **head,
-        passed=not mismatch,
-        reason="; ".join(reasons) or None,
-        nonfinite_mismatch=nonfinite_mismatch,
-        mismatch_count=mismatch,
-        mismatch_fraction=mismatch / a.size if a.size else 0.0,
-        **stats,
-    )
+    """Compare ``actual`` with ``expected`` (numpy arrays or torch tensors of any dtype) under ``tol``; the
+    verdict (``passed``, ``reason``) is :func:`trtnet.verdict.tolerance_verdict`'s."""
+    a, a_dtype = as_array(actual)
+    e, e_dtype = as_array(expected)
+    return _compare(name, a, e, a_dtype, e_dtype, tol, np.result_type(a.dtype, e.dtype, np.float32))
 
 
-def _as_float64(x: Any) -> tuple[np.ndarray, str]:
-    """``x`` as a float64 numpy array, and the name of its original dtype. Doesn't import torch."""
+def as_array(x: Any) -> tuple[np.ndarray, str]:
+    """``x`` as a numpy array without copying where possible (torch fp16/bf16 widened to float32, exactly), and the
+    name of its original dtype. Doesn't import torch."""
     if type(x).__module__.startswith("torch"):
         x = x.detach().cpu()
-        return x.double().numpy(), str(x.dtype).removeprefix("torch.")
+        name = str(x.dtype).removeprefix("torch.")
+        return (x.float() if name in ("float16", "bfloat16") else x).numpy(), name
     arr = np.asarray(x)
-    return arr.astype(np.float64), arr.dtype.name
+    return arr, arr.dtype.name
 
 
-def _error_stats(a: np.ndarray, e: np.ndarray, err: np.ndarray, finite: np.ndarray, errs: np.ndarray,
-                 mags: np.ndarray, tol: Tolerance) -> dict:
-    """The Comparison statistics over the (non-empty) set of ``finite`` positions, where ``err`` (full shape,
-    NaN elsewhere) is the absolute error, ``errs`` its finite values and ``mags`` the matching ``|e|``."""
-    with np.errstate(over="ignore", invalid="ignore"):  # rel is inf where expected is 0: documented
-        rel = errs / np.maximum(mags, TINY)
-    index = tuple(int(i) for i in np.unravel_index(np.nanargmax(err), err.shape))
-
-    over = errs > tol.atol
-    if not over.any():
-        min_rtol = 0.0
-    elif (mags[over] == 0).any():
-        min_rtol = math.inf
+def _compare(name: str, a: np.ndarray, e: np.ndarray, a_dtype: str, e_dtype: str, tol: Tolerance,
+             work: np.dtype) -> Comparison:
+    """:func:`compare` computed in the float dtype ``work``."""
+    head = dict(name=name, actual_shape=a.shape, expected_shape=e.shape, actual_dtype=a_dtype,
+                expected_dtype=e_dtype, tolerance=tol)
+    if a.shape != e.shape:
+        return _judged(Comparison(**head, passed=False, **_nonfinite_counts(a, e)))
+    a, e = a.astype(work, copy=False), e.astype(work, copy=False)
+    if not a.size:
+        return _judged(Comparison(**head, passed=False, nonfinite_mismatch=0, mismatch_count=0,
+                                  mismatch_fraction=0.0, finite_compared=0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        err = np.subtract(a, e, out=np.empty(a.shape, work))
+    np.abs(err, out=err)
+    if np.isfinite(err.max()):  # a - e is finite only where both are: the common case, no masks needed
+        counts, nonfinite_mismatch = _nonfinite_counts(), 0
+        errs, av, ev = err.ravel(), a.ravel(), e.ravel()
+        index = int(np.argmax(errs))
     else:
-        min_rtol = float(np.max((errs[over] - tol.atol) / mags[over]))
-
-    return dict(
-        max_abs_err=float(errs.max()),
-        mean_abs_err=float(errs.mean()),
-        median_abs_err=float(np.median(errs)),
-        p99_abs_err=float(np.percentile(errs, 99)),
-        max_rel_err=float(rel.max()),
-        mean_rel_err=_mean(rel),
-        median_rel_err=_percentile(rel, 50),
-        p99_rel_err=_percentile(rel, 99),
-        max_abs_index=index,
-        actual_at_max=float(a[index]),
-        expected_at_max=float(e[index]),
-        cosine=_cosine(a[finite], e[finite]),
-        min_atol=max(0.0, float(np.max(errs - tol.rtol * mags))),
-        min_rtol=min_rtol,
-    )
-
-
-def _mean(values: np.ndarray) -> float:
-    """Mean that may overflow to inf (relative errors where expected is 0 are huge by definition)."""
+        counts = _nonfinite_counts(a, e)
+        finite = np.isfinite(a) & np.isfinite(e)
+        if work == np.float32 and np.isinf(err[finite]).any():  # |a - e| overflowed float32
+            return _compare(name, a, e, a_dtype, e_dtype, tol, np.dtype(np.float64))
+        same_nonfinite = (np.isnan(a) & np.isnan(e)) | (a == e)
+        nonfinite_mismatch = int(np.count_nonzero(~finite & ~same_nonfinite))
+        errs, av, ev = err[finite], a[finite], e[finite]
+        index = int(np.flatnonzero(finite)[np.argmax(errs)]) if errs.size else 0
+    mags = np.abs(ev)
     with np.errstate(over="ignore"):
-        return float(np.mean(values))
+        rtol_mags = mags * tol.rtol
+        tol_mismatch = int(np.count_nonzero(errs > rtol_mags + tol.atol))
+    stats = _error_stats(a, e, errs, av, ev, mags, rtol_mags, index, tol) if errs.size else {}
+    mismatch = tol_mismatch + nonfinite_mismatch
+    return _judged(Comparison(**head, passed=False, **counts, nonfinite_mismatch=nonfinite_mismatch,
+                              finite_compared=int(errs.size), mismatch_count=mismatch,
+                              mismatch_fraction=mismatch / a.size, **stats))
 
 
-def _percentile(values: np.ndarray, q: float) -> float:
-    """Linear-interpolated percentile; nearest-above where infinities would make interpolation NaN."""
-    finite = np.isfinite(values).all()
-    return float(np.percentile(values, q, method="linear" if finite else "higher"))
+def _judged(c: Comparison) -> Comparison:
+    from trtnet.verdict import tolerance_verdict
+
+    c.passed, c.reason = tolerance_verdict(c)
+    return c
+
+
+def _nonfinite_counts(a: np.ndarray | None = None, e: np.ndarray | None = None) -> dict[str, int]:
+    if a is None or e is None:
+        return dict(actual_nan=0, actual_inf=0, expected_nan=0, expected_inf=0)
+    return dict(actual_nan=int(np.isnan(a).sum()), actual_inf=int(np.isinf(a).sum()),
+                expected_nan=int(np.isnan(e).sum()), expected_inf=int(np.isinf(e).sum()))
+
+
+def _error_stats(a: np.ndarray, e: np.ndarray, errs: np.ndarray, av: np.ndarray, ev: np.ndarray, mags: np.ndarray,
+                 rtol_mags: np.ndarray, index: int, tol: Tolerance) -> dict:
+    """The Comparison statistics over the (non-empty) set of positions where both sides are finite: ``errs`` the
+    absolute errors there, ``av``/``ev`` the values, ``mags`` = ``|ev|``, ``rtol_mags`` = ``rtol * mags``, ``index``
+    the flat position of the largest error. Partitions ``errs`` in place."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # rel is inf where expected is 0: documented
+        rel = errs / np.maximum(mags, TINY[errs.dtype.name])
+        max_rel = float(rel.max())
+        max_index = tuple(int(i) for i in np.unravel_index(index, a.shape))
+
+        over = errs > tol.atol
+        if not over.any():
+            min_rtol = 0.0
+        elif (mags[over] == 0).any():
+            min_rtol = math.inf
+        else:
+            min_rtol = float(np.max((errs[over] - tol.atol) / mags[over]))
+        stats = dict(
+            max_abs_err=float(errs.max()),
+            mean_abs_err=float(errs.mean()),
+            max_rel_err=max_rel,
+            mean_rel_err=float(rel.mean()),
+            max_abs_index=max_index,
+            actual_at_max=float(a.flat[index]),
+            expected_at_max=float(e.flat[index]),
+            cosine=_cosine(av, ev),
+            min_atol=max(0.0, float(np.max(errs - rtol_mags))),
+            min_rtol=min_rtol,
+        )
+    stats["p99_abs_err"], stats["median_abs_err"] = _percentiles(errs, (99, 50))
+    stats["p99_rel_err"], stats["median_rel_err"] = _percentiles(rel, (99, 50), higher=not math.isfinite(max_rel))
+    return stats
+
+
+def _percentiles(values: np.ndarray, qs: Sequence[float], higher: bool = False) -> list[float]:
+    """Percentiles ``qs`` (descending) of flat ``values``, which are partitioned in place: numpy's default "linear"
+    method (``higher=True``: "higher", nearest-above, for values with infinities, where interpolation is NaN).
+
+    One single-kth partition per percentile, each on the prefix the previous one left below its rank (numpy's
+    ``np.percentile`` with several q partitions for all ranks at once, several times slower).
+    """
+    n = values.size
+    end = stop = n  # values[:end] is unordered; the order statistic after values[end] lies in values[end + 1:stop]
+    result = []
+    for q in qs:
+        rank = q / 100 * (n - 1)
+        low = int(rank)
+        fraction = rank - low
+        if low < end:
+            values[:end].partition(low)
+            end, stop = low, min(end + 1, n)
+        value = float(values[low])
+        if fraction:
+            above = float(values[low + 1:stop].min())  # the next order statistic
+            value = above if higher else value + (above - value) * fraction
+        result.append(value)
+    return result
 
 
 def _cosine(a: np.ndarray, e: np.ndarray) -> float:
-    """Cosine similarity of two flat finite vectors; 1.0 if both are zero, 0.0 if only one is."""
-    scale = max(np.abs(a).max(), np.abs(e).max())
-    if scale == 0:
-        return 1.0
-    a, e = a / scale, e / scale  # keeps the squared norms from overflowing
-    norms = np.linalg.norm(a) * np.linalg.norm(e)
-    if norms == 0:
-        return 0.0
-    return float(np.clip(np.dot(a, e) / norms, -1.0, 1.0))
+    """Cosine similarity of two flat finite vectors, accumulated in float64; 1.0 if both are zero, 0.0 if only one is."""
+    if a.dtype == np.float64:  # squares of float64 values can overflow: scale first
+        scale = max(np.abs(a).max(), np.abs(e).max())
+        if scale == 0:
+            return 1.0
+        a, e = a / scale, e / scale
+    dot, aa, ee = (float(np.einsum("i,i->", x, y, dtype=np.float64)) for x, y in ((a, e), (a, a), (e, e)))
+    if aa == 0 or ee == 0:
+        return 1.0 if aa == ee else 0.0
+    return float(np.clip(dot / (math.sqrt(aa) * math.sqrt(ee)), -1.0, 1.0))
