@@ -25,6 +25,7 @@ from trtnet.functional.pointwise import eq, where
 from trtnet.functional.reduce import amax, mean
 from trtnet.functional.shape import permute
 from trtnet.functional.softmax import softmax
+from trtnet.functional.unary import cast
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -47,8 +48,18 @@ def _additive(mask: Tensor, dtype: dtypes.DType, allowed_when: bool, arg: str) -
 def attention(query: Tensor, key: Tensor, value: Tensor, *, allow: Tensor | None = None,
               additive: Tensor | None = None, scale: float, safe: bool) -> tuple[Tensor, Tensor]:
     """(``softmax(q @ k^T * scale  [masked]) @ v``, the attention weights). ``allow`` is a bool mask (True =
-    attend), ``additive`` a float mask; ``safe`` zeroes rows that are masked everywhere (else they are NaN)."""
-    scores = mul(matmul(query, key, transpose_b=True), scale)
+    attend), ``additive`` a float mask; ``safe`` zeroes rows that are masked everywhere (else they are NaN).
+
+    As PyTorch's math kernel, q and k are each scaled by ``sqrt(|scale|)`` (q's factor carrying the sign) before
+    the matmul. For fp16/bf16 inputs the scores and the softmax are computed in float32 and the weights rounded
+    to the input dtype for ``weights @ v``, as PyTorch's fp16 kernels accumulate (fp16 scores of a few hundred
+    have a step of 0.125, which the softmax turns into errors 40x eager fp16's)."""
+    reduced = query.dtype in (dtypes.float16, dtypes.bfloat16)
+    if reduced:
+        query, key = cast(query, dtypes.float32), cast(key, dtypes.float32)
+        additive = None if additive is None else cast(additive, dtypes.float32)
+    root = math.sqrt(abs(scale))
+    scores = matmul(mul(query, math.copysign(root, scale)), mul(key, root), transpose_b=True)
     if allow is not None:
         scores = where(allow, scores, _NEG_INF)
     if additive is not None:
@@ -57,6 +68,7 @@ def attention(query: Tensor, key: Tensor, value: Tensor, *, allow: Tensor | None
     if safe and (allow is not None or additive is not None):
         dead = eq(amax(scores, -1, keepdim=True), _NEG_INF)
         weights = where(dead, 0.0, weights)
+    weights = cast(weights, value.dtype)
     return matmul(weights, value), weights
 
 

@@ -217,6 +217,9 @@ def repeat(x: Tensor, repeats: Sequence[int]) -> Tensor:
     repeats = [int(r) for r in repeats]
     if len(repeats) < x.ndim:
         raise ShapeError(f"repeat: {len(repeats)} repeats for a tensor of rank {x.ndim}")
+    if any(r < 0 for r in repeats):
+        raise ShapeError(f"repeat: repeats {tuple(repeats)} can't be negative (torch: trying to create a tensor "
+                         "with negative dimension)")
     extra = len(repeats) - x.ndim
     if extra:
         shape = [1] * extra + list(x.shape)
@@ -257,12 +260,31 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             raise ShapeError(f"pad: dim {d} of {input.shape} is dynamic and can't be padded")
         if mode == "reflect" and (before >= n or after >= n):
             raise ShapeError(f"pad: reflect padding ({before}, {after}) must be smaller than dim {d} of size {n}")
-        if mode == "circular" and (before > n or after > n):
-            raise ShapeError(f"pad: circular padding ({before}, {after}) can't exceed dim {d} of size {n}")
         if n + before + after < 0:
             raise ShapeError(f"pad: ({before}, {after}) leaves a negative size for dim {d} of size {n}")
+        if mode == "circular":
+            kept = n + min(before, 0) + min(after, 0)
+            if max(before, after) > kept:
+                raise ShapeError(f"pad: circular padding ({before}, {after}) can't exceed dim {d} of size {n} "
+                                 f"(after cropping: {kept}); it would wrap around more than once")
         starts[d], size[d] = -before, n + before + after
     if (starts, size, stride) == _whole(input):
         return input
+    if mode == "circular" and any(p < 0 for p in pad) and any(p > 0 for p in pad):
+        return _crop_then_wrap(input, pad)
     return strided_slice("pad", input, starts, size, stride, mode=_PAD_MODES[mode],
                          fill=0.0 if value is None else value)
+
+
+def _crop_then_wrap(x: Tensor, pad: Sequence[int]) -> Tensor:
+    """Circular padding with some negative pads as PyTorch does it: crop first, then wrap around what is left."""
+    crop_starts, crop_size, stride = _whole(x)
+    for k in range(len(pad) // 2):
+        d, before, after = x.ndim - 1 - k, pad[2 * k], pad[2 * k + 1]
+        crop_starts[d], crop_size[d] = max(-before, 0), x.shape[d] + min(before, 0) + min(after, 0)
+    cropped = strided_slice("pad", x, crop_starts, crop_size, stride)
+    starts, size, stride = _whole(cropped)
+    for k in range(len(pad) // 2):
+        d, before, after = x.ndim - 1 - k, max(pad[2 * k], 0), max(pad[2 * k + 1], 0)
+        starts[d], size[d] = -before, cropped.shape[d] + before + after
+    return strided_slice("pad", cropped, starts, size, stride, mode="wrap")
