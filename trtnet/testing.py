@@ -53,6 +53,7 @@ def assert_matches_torch(trtnet_module: Module, torch_module: Any, inputs: Seque
     Raises ``AssertionError`` with the statistics table when an output is out of tolerance. The torch module
     is put in eval mode and float32.
     """
+    __tracebackhide__ = True  # pytest: a failure shows the caller's line and the table, not this source
     trtnet_module.load_state_dict(torch_module.state_dict(), strict=True,
                                   source=f"{type(torch_module).__name__}.state_dict()")
     if all(isinstance(item, Input) for item in inputs):
