@@ -36,6 +36,14 @@ class WeightsError(TrtnetError):
     """Weights that don't fit the model: missing or unexpected keys, shapes, dtypes, unset parameters."""
 
 
+class TrtnetWarning(UserWarning):
+    """Base class of trtnet's warnings: input that builds but is probably not what was meant."""
+
+
+class NonFiniteWeightsWarning(TrtnetWarning):
+    """Loaded weights hold NaN or Inf (see :func:`trtnet.weights.nonfinite_weights` to make it an error)."""
+
+
 class BuildError(TrtnetError):
     """TensorRT refused the network; carries TensorRT's messages and the layer names they mention."""
 
