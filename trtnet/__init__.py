@@ -10,13 +10,17 @@
 True
 """
 
-from trtnet import functional, nn
-from trtnet.build import BuildConfig, Input, Network, build, save, trace
-from trtnet.check import check
-from trtnet.dtypes import bfloat16, bool_, float16, float32, int8, int32, int64
-from trtnet.errors import BuildError, ShapeError, TrtnetError, WeightsError
-from trtnet.nn import Module, Parameter
-from trtnet.runtime import Engine
+from trtnet import interrupts as _interrupts
+
+_interrupts.exit_quietly_while_starting()  # only for the trtnet command: Ctrl-C during the imports below
+
+from trtnet import functional, nn  # noqa: E402
+from trtnet.build import BuildConfig, Input, Network, build, save, trace  # noqa: E402
+from trtnet.check import check  # noqa: E402
+from trtnet.dtypes import bfloat16, bool_, float16, float32, int8, int32, int64  # noqa: E402
+from trtnet.errors import BuildError, ShapeError, TrtnetError, WeightsError  # noqa: E402
+from trtnet.nn import Module, Parameter  # noqa: E402
+from trtnet.runtime import Engine  # noqa: E402
 
 __version__ = "0.1.0"
 

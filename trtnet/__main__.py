@@ -1,7 +1,8 @@
-"""``python -m trtnet``: the ``trtnet`` command."""
+"""``python -m trtnet``: the ``trtnet`` command (Ctrl-C during start-up is handled by ``trtnet/__init__``)."""
 
 import sys
 
 from trtnet.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from trtnet import dtypes, fileio, graph, log
+from trtnet import dtypes, fileio, graph, interrupts, log
 from trtnet.errors import BuildError, TrtnetError, WeightsError
 from trtnet.nn.module import Module, _flatten_tensors
 from trtnet.tensor import Tensor
@@ -168,9 +168,8 @@ def make_config(net: Network, options: BuildConfig) -> Any:
             profile.set_shape(spec.name, shapes["min"], shapes["opt"], shapes["max"])
         config.add_optimization_profile(profile)
     show_progress = sys.stderr.isatty() if options.progress is None else options.progress
-    if show_progress:
-        g.keep_alive.append(monitor := log.make_progress_monitor())
-        config.progress_monitor = monitor
+    g.keep_alive.append(monitor := log.make_progress_monitor(draw=show_progress))  # also cancels on Ctrl-C
+    config.progress_monitor = monitor
     return config
 
 
@@ -181,7 +180,8 @@ def serialize(net: Network, options: BuildConfig | None = None) -> memoryview:
     config = make_config(net, options)
     net.graph.check_trt_errors()
     errors_before = len(net.graph.logger.errors)
-    serialized = net.graph.builder.build_serialized_network(net.network, config)
+    with interrupts.inside_tensorrt():  # Ctrl-C cancels the build: KeyboardInterrupt, not BuildError
+        serialized = net.graph.builder.build_serialized_network(net.network, config)
     messages = net.graph.logger.errors[errors_before:]
     if serialized is None or messages:  # an engine built after TensorRT reported an error is not trusted
         layers = [n for n in _layer_names(net.network) if any(re.search(rf"\b{re.escape(n)}\b", m) for m in messages)]

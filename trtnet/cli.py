@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TextIO
 
-from trtnet import __version__, dtypes, loading
+from trtnet import __version__, dtypes, fileio, interrupts, loading
 from trtnet.backend import BackendUnavailable
 from trtnet.build import BuildConfig, Input, Network, save, serialize, trace
 from trtnet.errors import BuildError, TrtnetError
@@ -108,7 +109,7 @@ def run_build(args: argparse.Namespace) -> int:
         workspace=None if args.workspace is None else loading.parse_size(args.workspace, "--workspace"),
         tf32=args.tf32, compute_capabilities=_split_commas(args.compute_capability),
         progress=args.progress, log_level=args.log_level)
-    _check_writable(args.output)
+    fileio.check_output_file(args.output, "-o")
     model, inputs, ignored = model_from_args(args)
     if ignored:
         print(f"note: --non-strict: ignored {len(ignored)} weight(s) of {args.weights} the model lacks: "
@@ -120,8 +121,9 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         save(engine, args.output)
     except OSError as exc:
-        raise TrtnetError(f"-o {args.output}: can't write the engine ({exc.strerror})") from None
-    _print_summary(args, model, net, len(engine), traced - start, built - traced)
+        raise TrtnetError(f"-o {args.output}: can't write the engine ({fileio.describe_os_error(exc)}); "
+                          "the previous file, if any, is unchanged") from None
+    emit(_summary(args, model, net, len(engine), traced - start, built - traced))
     return EXIT_OK
 
 
@@ -129,34 +131,24 @@ def _split_commas(values: Sequence[str]) -> list[str]:
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
-def _check_writable(path: str) -> None:
-    """Fail before a long build if the engine can't be written."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise TrtnetError(f"-o {path}: is a directory; give a file name such as model.engine")
-    if not os.path.isdir(directory):
-        raise TrtnetError(f"-o {path}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise TrtnetError(f"-o {path}: directory {directory} is not writable")
-
-
-def _print_summary(args: argparse.Namespace, model: Module, net: Network, size: int, trace_s: float,
-                   build_s: float) -> None:
+def _summary(args: argparse.Namespace, model: Module, net: Network, size: int, trace_s: float,
+             build_s: float) -> str:
     network, backend = net.network, net.graph.backend
     specs = {spec.name: spec for spec in net.inputs}
-    print(f"built {args.model} ({type(model).__name__}) -> {args.output}")
+    lines = [f"built {args.model} ({type(model).__name__}) -> {args.output}"]
     for index in range(network.num_inputs):
         line = f"  input   {_describe_tensor(network.get_input(index))}"
         spec = specs[network.get_input(index).name]
         if spec.is_dynamic:
             line += "  (" + ", ".join(f"{k} {loading.format_shape(v)}" for k, v in spec.profile_shapes().items()) + ")"
-        print(line)
+        lines.append(line)
     for index in range(network.num_outputs):
-        print(f"  output  {_describe_tensor(network.get_output(index))}")
-    print(f"  layers  {network.num_layers} (network definition)")
-    print(f"  engine  {_human_bytes(size)} ({size} bytes)")
-    print(f"  time    {trace_s + build_s:.2f} s (load + trace {trace_s:.2f} s, TensorRT build {build_s:.2f} s)")
-    print(f"  backend {backend.name} {backend.version}")
+        lines.append(f"  output  {_describe_tensor(network.get_output(index))}")
+    lines += [f"  layers  {network.num_layers} (network definition)",
+              f"  engine  {_human_bytes(size)} ({size} bytes)",
+              f"  time    {trace_s + build_s:.2f} s (load + trace {trace_s:.2f} s, TensorRT build {build_s:.2f} s)",
+              f"  backend {backend.name} {backend.version}"]
+    return "\n".join(lines)
 
 
 def _describe_tensor(tensor: Any) -> str:
@@ -221,7 +213,7 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="declare or override an input, e.g. input:fp32:1x3x64x64; repeatable")
     parser.add_argument("--save-inputs", metavar="FILE", help="write the inputs used (.npz or .safetensors)")
     parser.add_argument("--load-inputs", metavar="FILE", help="read the inputs (.npz or .safetensors) instead of random ones")
-    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON (- : JSON on stdout, the table on stderr)")
     parser.add_argument("--log-level", choices=("error", "warning", "info", "verbose"), default="error",
                         help="TensorRT messages shown on stderr (default: error)")
     parser.set_defaults(run=run_check)
@@ -230,7 +222,13 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Run :func:`trtnet.check`, print the table, write the JSON; 0 pass, 1 mismatch (errors raise: 2)."""
     from trtnet.check import check
-    from trtnet.report import format_table, write_json
+    from trtnet.report import format_table, to_json, write_json
+
+    for option, path in (("--json", args.json), ("--save-inputs", args.save_inputs)):
+        if path is not None and not (option == "--json" and path == "-"):
+            fileio.check_output_file(path, option)
+    if args.load_inputs is not None:
+        fileio.check_input_file(args.load_inputs, "--load-inputs")
 
     specs = [loading.parse_input(text) for text in args.input]
     model = loading.load_model(args.model)
@@ -241,12 +239,16 @@ def run_check(args: argparse.Namespace) -> int:
         input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level),
         f"checking {args.model}")
     report.model = args.model + (f" (weights {args.weights})" if args.weights else "")
-    print(format_table(report))
-    if args.json:
-        try:
-            write_json(report, args.json)
-        except OSError as exc:
-            raise TrtnetError(f"--json {args.json}: can't write the report ({exc.strerror})") from None
+    if args.json == "-":  # JSON on stdout, the table on stderr
+        emit(to_json(report))
+        emit(format_table(report), sys.stderr)
+    else:
+        if args.json:  # written before the table is printed: a closed stdout can't lose it
+            try:
+                write_json(report, args.json)
+            except OSError as exc:
+                raise TrtnetError(f"--json {args.json}: can't write the report ({fileio.describe_os_error(exc)})") from None
+        emit(format_table(report))
     return EXIT_OK if report.passed else EXIT_MISMATCH
 
 
@@ -269,23 +271,45 @@ def _print_error(command: str, exc: Exception, max_lines: int = 12) -> None:
     lines = str(exc).splitlines() or [type(exc).__name__]
     if len(lines) > max_lines:
         lines = lines[:max_lines - 1] + [f"  ... and {len(lines) - max_lines + 1} more"]
-    print(f"trtnet {command}: error: " + "\n".join(lines), file=sys.stderr)
+    print(f"{command}: error: " + "\n".join(lines), file=sys.stderr)
+
+
+def emit(text: str, stream: TextIO | None = None) -> None:
+    """Print ``text`` to ``stream`` (stdout). A reader that closed the pipe (``trtnet ... | head -1``) changes
+    neither the files written nor the exit code: stdout is pointed at the null device (Python's documented
+    recipe for SIGPIPE) and the rest of the output is dropped."""
+    stream = stream or sys.stdout
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``trtnet``; returns the exit code (argparse itself exits with 2 on malformed arguments)."""
-    args = make_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except (BuildError, BackendUnavailable) as exc:
-        _print_error(args.command, exc)
-        return EXIT_BUILD_FAILED
-    except TrtnetError as exc:
-        _print_error(args.command, exc)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"trtnet {args.command}: interrupted", file=sys.stderr)
-        return 130
+    """Run ``trtnet``; returns the exit code (argparse itself exits with 2 on malformed arguments).
+
+    Ctrl-C and SIGTERM cancel the run at any moment (a TensorRT build at its next progress step; no partial
+    file is left, see :mod:`trtnet.fileio`): one line on stderr, exit 130 (SIGINT) or 143 (SIGTERM)."""
+    command = "trtnet"
+    with interrupts.cancel_builds_on_signals():
+        try:
+            args = make_parser().parse_args(argv)
+            command = f"trtnet {args.command}"
+            return args.run(args)
+        except (BuildError, BackendUnavailable) as exc:
+            _print_error(command, exc)
+            return EXIT_BUILD_FAILED
+        except TrtnetError as exc:
+            _print_error(command, exc)
+            return EXIT_USAGE
+        except KeyboardInterrupt as exc:
+            for signum in interrupts.SIGNALS:  # a second Ctrl-C while we leave changes nothing
+                signal.signal(signum, signal.SIG_IGN)
+            signum = exc.signum if isinstance(exc, interrupts.Interrupted) else signal.SIGINT
+            print(f"{command}: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+            return 128 + signum
 
 
 if __name__ == "__main__":

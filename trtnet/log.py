@@ -1,4 +1,5 @@
-"""TensorRT's log routed to Python ``logging`` (logger ``trtnet.tensorrt``), and a build progress bar."""
+"""TensorRT's log routed to Python ``logging`` (logger ``trtnet.tensorrt``), and the build progress monitor
+(which cancels on Ctrl-C/SIGTERM, see :mod:`trtnet.interrupts`, and draws a bar when asked)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 import traceback
 from typing import Any
 
-from trtnet import backend
+from trtnet import backend, interrupts
 
 LOGGER = logging.getLogger("trtnet.tensorrt")
 LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO, "verbose": logging.DEBUG}
@@ -53,7 +54,9 @@ def _routed_logger() -> Any:
         def log(self, severity: Any, msg: str) -> None:
             py_level = severity_to_level.get(severity, logging.INFO)
             is_error = py_level >= logging.ERROR
-            if is_error and self._last_was_error and CUDA_DRIVER_NOISE in msg:
+            if interrupts.requested():  # errors after a cancel (BuildCanceled) are its consequence
+                py_level, is_error = logging.DEBUG, False
+            elif is_error and self._last_was_error and CUDA_DRIVER_NOISE in msg:
                 py_level, is_error = logging.DEBUG, False
             elif is_error:
                 self.errors.append(msg)
@@ -79,8 +82,9 @@ class _UntilLoggingIsConfigured(logging.StreamHandler):
             super().emit(record)
 
 
-def make_progress_monitor(stream: Any = None) -> Any:
-    """An ``IProgressMonitor`` drawing one line per build phase on ``stream`` (stderr)."""
+def make_progress_monitor(stream: Any = None, draw: bool = True) -> Any:
+    """An ``IProgressMonitor`` that cancels the build once a signal was recorded (:mod:`trtnet.interrupts`)
+    and, with ``draw``, draws one line per build phase on ``stream`` (stderr)."""
     trt = backend.trt()
     out = stream or sys.stderr
 
@@ -95,7 +99,7 @@ def make_progress_monitor(stream: Any = None) -> Any:
 
         def step_complete(self, phase_name: str, step: int) -> bool:
             self._draw(phase_name, step + 1)
-            return True
+            return not interrupts.requested()
 
         def phase_finish(self, phase_name: str) -> None:
             total, start = self.phases.get(phase_name, (1, time.perf_counter()))
@@ -103,6 +107,8 @@ def make_progress_monitor(stream: Any = None) -> Any:
             self.phases.pop(phase_name, None)
 
         def _draw(self, phase: str, step: int, done: str = "") -> None:
+            if not draw or interrupts.requested():
+                return
             total = self.phases.get(phase, (1, 0.0))[0]
             filled = int(24 * min(step, total) / total)
             indent = "  " * (len(self.phases) - 1)
