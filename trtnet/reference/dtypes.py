@@ -22,6 +22,7 @@ _TORCH_BY_TRT_NAME = {
     "INT64": torch.int64,
     "BOOL": torch.bool,
     "FP8": torch.float8_e4m3fn,
+    "INT4": torch.int8,  # int4 values (a quantize layer's output) carried unpacked in int8
 }
 
 REDUCED_FLOATS = (torch.float16, torch.bfloat16, torch.float8_e4m3fn)

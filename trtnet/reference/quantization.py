@@ -1,7 +1,9 @@
-"""Explicit quantization (per-tensor or per-axis scales) and assertions.
+"""Explicit quantization (per-tensor, per-axis or block scales) and assertions, as TensorRT computes them.
 
-Quantize: clamp(round_half_even(x / scale) + zero_point) to int8 [-128, 127], or x / scale saturated to FP8 E4M3
-(+-448). Dequantize: (q - zero_point) * scale. Block quantization (``block_shape``) is not supported.
+Quantize: ``clamp(round_half_even(float32(x) / float32(scale)) + zero_point)`` to int8 [-128, 127] or int4 [-8, 7]
+(carried in int8), or ``float32(x) / float32(scale)`` saturated to +-448 and rounded (half to even) onto the FP8 E4M3
+grid. Dequantize: ``(q - zero_point) * scale``. A scale of the data's rank holds one coefficient per block: a dim
+where the scale is smaller than the data is split into equal blocks (TensorRT's blocks from a 2-D scale).
 """
 
 from __future__ import annotations
@@ -11,43 +13,55 @@ from typing import Any
 import torch
 
 from trtnet.errors import TrtnetError
-from trtnet.reference import dtypes
 from trtnet.reference.registry import Inputs, register
 
 _FP8_MAX = 448.0
+_INTEGER_RANGES = {"INT8": (-128, 127), "INT4": (-8, 7)}
 
 
-def _along_axis(layer: Any, coefficients: torch.Tensor | None, rank: int) -> torch.Tensor | None:
-    """A scalar or a 1-D per-axis coefficient tensor shaped to broadcast over the data."""
-    if coefficients is None or coefficients.numel() == 1:
+def _broadcastable(layer: Any, coefficients: torch.Tensor | None, shape: torch.Size) -> torch.Tensor | None:
+    """A scale or zero-point tensor shaped to broadcast over data of ``shape``: a scalar (per tensor), a 1-D
+    tensor along ``layer.axis`` (per axis), or a tensor of the data's rank repeated over its blocks."""
+    if coefficients is None or coefficients.numel() == 1 and coefficients.dim() <= 1:
         return None if coefficients is None else coefficients.reshape(())
-    if coefficients.dim() > 1:
-        raise TrtnetError(f"layer {layer.name!r}: block quantization is not supported by the reference executor")
-    shape = [1] * rank
-    shape[layer.axis] = -1
-    return coefficients.reshape(shape)
+    if coefficients.dim() == 1:
+        view = [1] * len(shape)
+        view[layer.axis] = -1
+        return coefficients.reshape(view)
+    if coefficients.dim() != len(shape):
+        raise TrtnetError(f"layer {layer.name!r}: a block scale of shape {list(coefficients.shape)} does not match "
+                          f"the data's rank {len(shape)}")
+    for dim, (size, blocks) in enumerate(zip(shape, coefficients.shape)):
+        if size % blocks:
+            raise TrtnetError(f"layer {layer.name!r}: dim {dim} of size {size} does not split into {blocks} blocks")
+        coefficients = coefficients.repeat_interleave(size // blocks, dim=dim)
+    return coefficients
 
 
-def _scale_and_zero_point(layer: Any, inputs: Inputs, rank: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _scale_and_zero_point(layer: Any, inputs: Inputs, shape: torch.Size) -> tuple[torch.Tensor, torch.Tensor | None]:
     zero_point = inputs[2] if len(inputs) > 2 else None
-    return _along_axis(layer, inputs[1], rank), _along_axis(layer, zero_point, rank)
+    return _broadcastable(layer, inputs[1].float(), shape), _broadcastable(layer, zero_point, shape)
 
 
 @register("QUANTIZE")
 def quantize(layer: Any, inputs: Inputs) -> torch.Tensor:
-    x = inputs[0]
-    scale, zero_point = _scale_and_zero_point(layer, inputs, x.dim())
+    x = inputs[0].float()
+    scale, zero_point = _scale_and_zero_point(layer, inputs, x.shape)
     scaled = x / scale
-    if dtypes.to_torch(layer.to_type) == torch.int8:
+    to_type = layer.to_type.name
+    if to_type in _INTEGER_RANGES:
+        low, high = _INTEGER_RANGES[to_type]
         quantized = torch.round(scaled) + (0 if zero_point is None else zero_point)
-        return quantized.clamp(-128, 127)
-    return scaled.clamp(-_FP8_MAX, _FP8_MAX)
+        return quantized.clamp(low, high)
+    if to_type == "FP8":
+        return scaled.clamp(-_FP8_MAX, _FP8_MAX)  # the executor rounds onto the E4M3 grid (half to even)
+    raise TrtnetError(f"layer {layer.name!r}: the reference executor does not quantize to {to_type}")
 
 
 @register("DEQUANTIZE")
 def dequantize(layer: Any, inputs: Inputs) -> torch.Tensor:
     q = inputs[0].float()
-    scale, zero_point = _scale_and_zero_point(layer, inputs, q.dim())
+    scale, zero_point = _scale_and_zero_point(layer, inputs, q.shape)
     return (q - (0 if zero_point is None else zero_point)) * scale
 
 
