@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from trtnet import graph
-from trtnet.errors import ShapeError
+from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import check_same_dtype, out, parameter_values, trt
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
@@ -14,10 +14,15 @@ Weight = Parameter | np.ndarray
 
 
 def batch_norm(input: Tensor, running_mean: Weight, running_var: Weight, weight: Weight | None = None,
-               bias: Weight | None = None, eps: float = 1e-5) -> Tensor:
-    """Inference BatchNorm: ``x * scale + shift`` per channel (axis 1), with
+               bias: Weight | None = None, training: bool = False, momentum: float | None = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """``torch.nn.functional.batch_norm`` in inference (``training=False``; ``momentum`` only updates running
+    statistics in training, so it is unused): ``x * scale + shift`` per channel (axis 1), with
     ``scale = weight / sqrt(var + eps)`` and ``shift = bias - mean * scale`` folded in float64 from the
     loaded values and rounded once to the input's dtype."""
+    if training:
+        raise TrtnetError("batch_norm: training=True normalises with batch statistics; TensorRT builds inference "
+                          "engines, so trtnet uses the running statistics (training=False)")
     if input.ndim < 3:
         raise ShapeError(f"batch_norm wants an input of rank >= 3 (N, C, ...), got {input.shape}")
     check_same_dtype(parameter_values(running_mean, "running_mean")[1], input.dtype, "running_mean")

@@ -28,7 +28,7 @@ class BatchNorm2d(Module):
         self.num_batches_tracked = Parameter((), dtype=dtypes.int64, optional=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.eps)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, eps=self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}"
