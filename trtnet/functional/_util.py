@@ -104,6 +104,8 @@ def as_tensor(value: Any, like: Tensor | None = None, dtype: dtypes.DType | None
         return g.constant(array, param_dtype, name=g.parameter_names.get(id(value)), cache_key=value)
     target = dtype or (like.dtype if like is not None else None)
     array = np.asarray(value)
+    if array.dtype.kind == "c":
+        raise TrtnetError(f"complex values are not supported, got {value!r}: TensorRT has no complex dtype")
     if target is None:
         target = dtypes.float32 if array.dtype.kind == "f" else dtypes.from_numpy(array.dtype)
     if not target.is_float and array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):

@@ -9,7 +9,9 @@ import math
 
 from trtnet import graph
 from trtnet.errors import ShapeError, TrtnetError
+from trtnet.functional import indexing
 from trtnet.functional._util import ntuple, out, trt
+from trtnet.functional.elementwise import mul
 from trtnet.functional.reduce import mean
 from trtnet.tensor import Tensor
 
@@ -24,9 +26,13 @@ def pooled_size(size: int, kernel: int, stride: int, pad: int, ceil_mode: bool) 
 
 
 def pool2d(op: str, x: Tensor, kind: str, kernel_size, stride, padding, ceil_mode: bool,
-           count_include_pad: bool = True) -> Tensor:
+           count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """Lower max/average pooling. Ceil mode is TensorRT's EXPLICIT_ROUND_UP where that gives PyTorch's
-    size; where PyTorch drops a last window starting in the padding, post padding is trimmed instead."""
+    size; where PyTorch drops a last window starting in the padding, post padding is trimmed instead.
+
+    Averages divide as PyTorch does: by the window clipped to the input plus ``padding``, never counting the
+    ceil-mode overhang past it (such inputs are padded explicitly and TensorRT's padding is excluded), or by
+    ``divisor_override`` (the input padded to cover every window whole, the mean rescaled)."""
     if x.ndim != 4:
         raise ShapeError(f"{op} wants an NCHW input, got shape {x.shape}")
     kernel = ntuple(kernel_size, 2, "kernel_size")
@@ -34,6 +40,19 @@ def pool2d(op: str, x: Tensor, kind: str, kernel_size, stride, padding, ceil_mod
     pad = ntuple(padding, 2, "padding")
     if any(2 * p > k for p, k in zip(pad, kernel)):
         raise TrtnetError(f"{op}: padding {pad} must be at most half the kernel {kernel} (as in PyTorch)")
+    static = -1 not in x.shape[2:]
+    want = [pooled_size(n, k, s, p, ceil_mode) for n, k, s, p in zip(x.shape[2:], kernel, stride, pad)]
+    rescale = None
+    if divisor_override is not None:
+        if not static:
+            raise ShapeError(f"{op}: divisor_override needs static spatial dims, got input {x.shape}")
+        x = _cover_windows(x, want, kernel, stride, pad)
+        pad, ceil_mode, count_include_pad = (0, 0), False, True
+        rescale = kernel[0] * kernel[1] / divisor_override
+    elif kind == "AVERAGE" and count_include_pad and ceil_mode and static and any(
+            (w - 1) * s + k > n + 2 * p for w, s, k, n, p in zip(want, stride, kernel, x.shape[2:], pad)):
+        x = indexing.pad(x, (pad[1], pad[1], pad[0], pad[0]))  # zeros PyTorch counts; the overhang past them not
+        pad, count_include_pad = (0, 0), False
     layer = graph.current().network.add_pooling_nd(x.itensor, getattr(trt().PoolingType, kind), kernel)
     layer.stride_nd = stride
     layer.pre_padding = pad
@@ -42,13 +61,22 @@ def pool2d(op: str, x: Tensor, kind: str, kernel_size, stride, padding, ceil_mod
         layer.average_count_excludes_padding = not count_include_pad
     if ceil_mode:
         sizes = x.shape[2:]
-        want = [pooled_size(n, k, s, p, True) for n, k, s, p in zip(sizes, kernel, stride, pad)]
         round_up = [math.ceil((n + 2 * p - k) / s) + 1 for n, k, s, p in zip(sizes, kernel, stride, pad)]
-        if want == round_up or -1 in sizes:
+        if want == round_up or not static:
             layer.padding_mode = trt().PaddingMode.EXPLICIT_ROUND_UP
         else:
-            layer.post_padding = tuple((w - 1) * s + k - n - p for w, s, k, n, p in zip(want, stride, kernel, sizes, pad))
-    return out(graph.current().add(op, layer))
+            # the padding the last window needs; none where it ends inside the input (stride > kernel)
+            layer.post_padding = tuple(max((w - 1) * s + k - n - p, 0)
+                                       for w, s, k, n, p in zip(want, stride, kernel, sizes, pad))
+    pooled = out(graph.current().add(op, layer))
+    return pooled if rescale is None else mul(pooled, rescale)
+
+
+def _cover_windows(x: Tensor, want: list[int], kernel: tuple[int, ...], stride: tuple[int, ...],
+                   pad: tuple[int, ...]) -> Tensor:
+    """``x`` zero-padded (or cropped) so that ``want`` windows tile it exactly, each one whole."""
+    post = [(w - 1) * s + k - n - p for w, s, k, n, p in zip(want, stride, kernel, x.shape[2:], pad)]
+    return indexing.pad(x, (pad[1], post[1], pad[0], post[0]))
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -62,9 +90,10 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
-    if divisor_override is not None:
-        raise TrtnetError("avg_pool2d: divisor_override is not supported")
-    return pool2d("avg_pool2d", input, "AVERAGE", kernel_size, stride, padding, ceil_mode, count_include_pad)
+    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override == 0):
+        raise TrtnetError(f"avg_pool2d: divisor must be not zero, got divisor_override={divisor_override!r}")
+    return pool2d("avg_pool2d", input, "AVERAGE", kernel_size, stride, padding, ceil_mode, count_include_pad,
+                  divisor_override)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
