@@ -98,8 +98,13 @@ def make_progress_monitor(stream: Any = None, draw: bool = True) -> Any:
             self._draw(phase_name, 0)
 
         def step_complete(self, phase_name: str, step: int) -> bool:
+            if interrupts.requested():
+                if draw and self.phases:  # end the bar's line before the "interrupted" message
+                    out.write("\n")
+                    self.phases.clear()
+                return False
             self._draw(phase_name, step + 1)
-            return not interrupts.requested()
+            return True
 
         def phase_finish(self, phase_name: str) -> None:
             total, start = self.phases.get(phase_name, (1, time.perf_counter()))
