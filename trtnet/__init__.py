@@ -18,14 +18,16 @@ from trtnet import functional, nn  # noqa: E402
 from trtnet.build import BuildConfig, Input, Network, build, save, trace  # noqa: E402
 from trtnet.check import check  # noqa: E402
 from trtnet.dtypes import bfloat16, bool_, float16, float32, int8, int32, int64  # noqa: E402
-from trtnet.errors import BuildError, ShapeError, TrtnetError, WeightsError  # noqa: E402
+from trtnet.errors import (  # noqa: E402
+    BuildError, NonFiniteWeightsWarning, ShapeError, TrtnetError, TrtnetWarning, WeightsError,
+)
 from trtnet.nn import Module, Parameter  # noqa: E402
 from trtnet.runtime import Engine  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BuildConfig", "BuildError", "Engine", "Input", "Module", "Network", "Parameter", "ShapeError", "TrtnetError",
-    "WeightsError", "bfloat16", "bool_", "build", "check", "float16", "float32", "functional", "int8", "int32", "int64",
-    "nn", "save", "trace",
+    "BuildConfig", "BuildError", "Engine", "Input", "Module", "Network", "NonFiniteWeightsWarning", "Parameter",
+    "ShapeError", "TrtnetError", "TrtnetWarning", "WeightsError", "bfloat16", "bool_", "build", "check", "float16",
+    "float32", "functional", "int8", "int32", "int64", "nn", "save", "trace",
 ]
