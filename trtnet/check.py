@@ -40,7 +40,7 @@ that fails. Layer rows are diagnostics: the verdict (``report.passed``) is decid
 >>> ref = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
 >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
 >>> model.load_state_dict(ref.state_dict())
-[]
+<All keys matched successfully>
 >>> report = trtnet.check(model, ref, inputs=[trtnet.Input("x", (2, 4))], layerwise=True)
 >>> report.passed, [row.module for row in report.layers], report.first_divergent
 (True, ['0', '1'], None)

@@ -186,6 +186,8 @@ class Graph:
         if key is not None and key in self._constants:
             return self._constants[key]
         layer = self.network.add_constant(tuple(values.shape), self.weights(values, dtype))
+        if name is not None and name in self._producers:  # a parameter at a second shape (a tied weight): name#2
+            name = f"{name}#{1 + sum(n.partition('#')[0] == name for n in self._producers)}"
         self.add("constant", layer, name)
         tensor = Tensor(layer.get_output(0))
         if key is not None:

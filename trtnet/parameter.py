@@ -26,9 +26,9 @@ class Parameter:
     >>> p = Parameter((2, 3))
     >>> p.is_set, p.shape, p.dtype
     (False, (2, 3), trtnet.float32)
-    >>> q = Parameter(np.ones((4, 1, 1), np.float32) * 1e-6)
+    >>> q = Parameter(np.ones((4, 1, 1), np.float32) * 0.5)
     >>> q.is_set, q.shape, float(q.numpy()[0, 0, 0])
-    (True, (4, 1, 1), 1e-06)
+    (True, (4, 1, 1), 0.5)
     """
 
     def __init__(self, *data: Any, dtype: dtypes.DType | str | None = None, optional: bool = False,

@@ -45,7 +45,7 @@ class Module:
             params[name] = value
         elif name in params:
             if value is not None:
-                raise TrtnetError(f"{type(self).__name__}: cannot assign '{type(value).__qualname__}' as parameter "
+                raise TrtnetError(f"{type(self).__name__}: cannot assign '{_typename(value)}' as parameter "
                                   f"{name!r} (trtnet.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
@@ -54,7 +54,7 @@ class Module:
             modules[name] = value
         elif name in modules:
             if value is not None:
-                raise TrtnetError(f"{type(self).__name__}: cannot assign '{type(value).__qualname__}' as child module "
+                raise TrtnetError(f"{type(self).__name__}: cannot assign '{_typename(value)}' as child module "
                                   f"{name!r} (trtnet.nn.Module or None expected)")
             modules[name] = None
         else:
@@ -240,6 +240,12 @@ class Module:
         lines = [f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _typename(value: Any) -> str:
+    """``int``, ``numpy.ndarray``: the type name torch's assignment errors show."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _cast_float(value: Any, dtype: dtypes.DType) -> Any:
