@@ -22,6 +22,7 @@ from trtnet.errors import (  # noqa: E402
     BuildError, NonFiniteWeightsWarning, ShapeError, TrtnetError, TrtnetWarning, WeightsError,
 )
 from trtnet.nn import Module, Parameter  # noqa: E402
+from trtnet.quantize import Quantization, quantize  # noqa: E402
 from trtnet.runtime import Engine  # noqa: E402
 
 __version__ = "0.1.0"
@@ -29,5 +30,5 @@ __version__ = "0.1.0"
 __all__ = [
     "BuildConfig", "BuildError", "Engine", "Input", "Module", "Network", "NonFiniteWeightsWarning", "Parameter",
     "ShapeError", "TrtnetError", "TrtnetWarning", "WeightsError", "bfloat16", "bool_", "build", "check", "float16",
-    "float32", "functional", "int8", "int32", "int64", "nn", "save", "trace",
+    "float32", "functional", "int8", "int32", "int64", "nn", "save", "trace", "Quantization", "quantize",
 ]

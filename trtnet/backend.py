@@ -28,6 +28,15 @@ _INSTALL_HINT = (
 )
 
 
+# TensorRT-RTX 1.7, measured CPU-only: which compute capabilities build each hardware-specific datatype.
+_DATATYPE_TARGETS = {
+    "FP8": ("SM89", "SM120", "SM121"),
+    "FP4": ("SM120", "SM121"),
+    "INT4": ("SM80", "SM86", "SM89", "SM120", "SM121"),
+}
+_RTX_DEFAULT_TARGETS = ("SM80", "SM86", "SM89", "SM120")
+
+
 class BackendUnavailable(TrtnetError):
     """No usable TensorRT module could be imported."""
 
@@ -94,6 +103,29 @@ class Backend:
             if key not in known:
                 raise TrtnetError(f"unknown compute capability {target!r}; known: {', '.join(known)}")
             config.set_compute_capability(getattr(cc_enum, key), index)
+
+    def check_datatype_targets(self, network: Any, targets: list[str]) -> None:
+        """Refuse, before building, a network holding datatypes that some compute-capability targets cannot run.
+
+        TensorRT-RTX checks hardware-specific datatypes (FP8, INT4, FP4) only against explicit targets: a
+        default-target build (SM80, SM86, SM89, SM120) of an FP8 network passes and makes an engine SM80 can't run.
+        So FP8/FP4 networks need explicit targets, all of which hold the datatype."""
+        if not self.is_rtx:
+            return
+        used = {network.get_layer(i).get_output(j).dtype.name for i in range(network.num_layers)
+                for j in range(network.get_layer(i).num_outputs)}
+        for datatype in sorted(used & set(_DATATYPE_TARGETS)):
+            holding = _DATATYPE_TARGETS[datatype]
+            wanted = [t.upper() for t in targets] or list(_RTX_DEFAULT_TARGETS)
+            refused = [t for t in wanted if t not in holding]
+            if not refused:
+                continue
+            which = (f"the targets {', '.join(refused)} cannot run them" if targets else
+                     f"TensorRT-RTX's default targets ({', '.join(_RTX_DEFAULT_TARGETS)}) include {', '.join(refused)}, "
+                     "which cannot run them, and a default-target build does not check")
+            raise TrtnetError(f"the network holds {datatype} tensors, which only compute capabilities "
+                              f"{', '.join(holding)} run: {which}; set compute_capabilities (--target) to "
+                              f"{' and/or '.join(holding)}")
 
     def clear_tf32(self, config: Any) -> None:
         if hasattr(self.trt.BuilderFlag, "TF32"):

@@ -125,6 +125,7 @@ def trace(model: Module, inputs: Sequence[Input] | None = None, *, output_names:
     g = graph.Graph(log.make_logger(log_level))
     g.module_paths = {id(m): path for path, m in model.named_modules()}
     g.parameter_names = {id(p): name for name, p in model.named_parameters()}
+    g.quantization = getattr(model, "quantization", None)  # set by trtnet.quantize: Q/DQ at conv/matmul lowering
     with g:
         tensors = [_add_input(g, spec, model.model_dtype) for spec in inputs]
         outputs = _flatten_tensors(model(*tensors))
@@ -177,6 +178,7 @@ def serialize(net: Network, options: BuildConfig | None = None) -> memoryview:
     """Build the engine of a traced network; raises :class:`BuildError` with TensorRT's messages, also when
     TensorRT reported an error but produced an engine anyway."""
     options = options or BuildConfig()
+    net.graph.backend.check_datatype_targets(net.network, options.compute_capabilities)
     config = make_config(net, options)
     net.graph.check_trt_errors()
     errors_before = len(net.graph.logger.errors)

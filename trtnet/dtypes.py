@@ -43,14 +43,19 @@ int32 = DType("int32", np.dtype(np.int32), "int32", False)
 int64 = DType("int64", np.dtype(np.int64), "int64", False)
 uint8 = DType("uint8", np.dtype(np.uint8), "uint8", False)
 bool_ = DType("bool", np.dtype(np.bool_), "bool", False)
+# Quantized types (outputs of F.quantize, inputs of F.dequantize): no arithmetic on them, so not ``is_float``.
+float8_e4m3fn = DType("float8_e4m3fn", np.dtype(np.float32), "fp8", False)
+int4 = DType("int4", np.dtype(np.int8), "int4", False)
 
-ALL = (float32, float16, bfloat16, int8, int32, int64, uint8, bool_)
+ALL = (float32, float16, bfloat16, int8, int32, int64, uint8, bool_, float8_e4m3fn, int4)
+QUANTIZED = (int8, float8_e4m3fn, int4)
 _BY_NAME = {d.name: d for d in ALL}
-_ALIASES = {"fp32": float32, "float": float32, "fp16": float16, "half": float16, "bf16": bfloat16, "int": int32}
+_ALIASES = {"fp32": float32, "float": float32, "fp16": float16, "half": float16, "bf16": bfloat16, "int": int32,
+            "fp8": float8_e4m3fn, "e4m3": float8_e4m3fn, "float8": float8_e4m3fn}
 _NUMPY = {np.dtype(np.float32): float32, np.dtype(np.float16): float16, np.dtype(np.int8): int8,
           np.dtype(np.int32): int32, np.dtype(np.int64): int64, np.dtype(np.uint8): uint8, np.dtype(np.bool_): bool_}
 _TRT_DATATYPE = {"FLOAT": float32, "HALF": float16, "BF16": bfloat16, "INT8": int8, "INT32": int32,
-                 "INT64": int64, "UINT8": uint8, "BOOL": bool_}
+                 "INT64": int64, "UINT8": uint8, "BOOL": bool_, "FP8": float8_e4m3fn, "INT4": int4}
 
 
 def get(name: str | DType) -> DType:

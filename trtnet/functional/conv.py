@@ -7,6 +7,7 @@ import numpy as np
 from trtnet import graph
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import check_groups, check_kernel_fits, check_window, ntuple, out, parameter_values, weights_for
+from trtnet.functional.quantize import quantized_convolution
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -50,9 +51,8 @@ def conv2d(input: Tensor, weight: Parameter | np.ndarray, bias: Parameter | np.n
     check_kernel_fits("conv2d", [d * (k - 1) + 1 for k, d in zip((kh, kw), dilation)],
                       [n + a + b if n > 0 else -1 for n, a, b in zip(input.shape[2:], pre, post)])
     g = graph.current()
-    layer = g.network.add_convolution_nd(input.itensor, out_channels, (kh, kw),
-                                         weights_for(weight, input.dtype, "weight"),
-                                         weights_for(bias, input.dtype, "bias"))
+    layer = quantized_convolution("conv2d", input, weight, lambda x, kernel: g.network.add_convolution_nd(
+        x.itensor, out_channels, (kh, kw), kernel, weights_for(bias, input.dtype, "bias")))
     layer.stride_nd, layer.dilation_nd, layer.num_groups = stride, dilation, groups
     layer.pre_padding, layer.post_padding = pre, post
     return out(g.add("conv2d", layer))

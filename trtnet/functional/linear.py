@@ -8,6 +8,7 @@ from trtnet import graph
 from trtnet.errors import ShapeError
 from trtnet.functional._util import as_tensor, check_same_dtype, out, parameter_values, prepend_ones, trt
 from trtnet.functional.elementwise import add
+from trtnet.functional.quantize import quantized_matmul_operands
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -37,6 +38,7 @@ def matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False) -> Tensor:
     for da, db in zip(batch_a, batch_b):
         if da != db and 1 not in (da, db) and -1 not in (da, db):
             raise ShapeError(f"matmul: batch dims of {a.shape} and {b.shape} don't broadcast")
+    a, b = quantized_matmul_operands(a, b, transpose_b)
     layer = graph.current().network.add_matrix_multiply(a.itensor, op_a, b.itensor, op_b)
     return out(graph.current().add("matmul", layer))
 
