@@ -66,7 +66,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def model_from_args(args: argparse.Namespace) -> tuple[Module, list[Input], list[str]]:
     """The loaded model, its resolved inputs and the weight keys it ignored (``--non-strict``)."""
-    specs = [loading.parse_input(text) for text in args.input]
+    specs = loading.parse_inputs(args.input)
     model = loading.load_model(args.model)
     ignored: list[str] = []
     if args.weights is not None:
@@ -116,7 +116,10 @@ def run_build(args: argparse.Namespace) -> int:
               f"{', '.join(ignored[:10])}{' ...' if len(ignored) > 10 else ''}", file=sys.stderr)
     net = loading.call_user(lambda: trace(model, inputs, log_level=args.log_level), f"tracing {args.model}")
     traced = time.perf_counter()
-    engine = serialize(net, config)
+    try:
+        engine = serialize(net, config)
+    except BuildError as exc:
+        raise _explain_out_of_memory(exc, net) from None
     built = time.perf_counter()
     try:
         save(engine, args.output)
@@ -125,6 +128,23 @@ def run_build(args: argparse.Namespace) -> int:
                           "the previous file, if any, is unchanged") from None
     emit(_summary(args, model, net, len(engine), traced - start, built - traced))
     return EXIT_OK
+
+
+def _explain_out_of_memory(exc: BuildError, net: Network) -> BuildError:
+    """A build that ran out of memory names the inputs' largest sizes (the usual cause: a huge --input/--max)."""
+    if not any("outofmemory" in m.replace(" ", "").lower() for m in [str(exc), *exc.trt_messages]):
+        return exc
+    sizes = []
+    for spec, index in zip(net.inputs, range(net.network.num_inputs)):
+        shape = spec.profile_shapes()["max"]
+        dtype = dtypes.from_trt(net.network.get_input(index).dtype)
+        volume = 1
+        for d in shape:
+            volume *= d
+        itemsize = 2 if dtype is dtypes.bfloat16 else dtype.carrier.itemsize
+        sizes.append(f"input {spec.name!r} {loading.format_shape(shape)} {dtype.name} = {_human_bytes(volume * itemsize)}")
+    return BuildError(f"{exc}\n  TensorRT ran out of memory; largest input sizes: {'; '.join(sizes)} "
+                      "(give smaller --input/--max shapes)", exc.trt_messages, exc.layers)
 
 
 def _split_commas(values: Sequence[str]) -> list[str]:
@@ -208,7 +228,8 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layerwise", action="store_true", help="compare every module call and find the first divergence")
     parser.add_argument("--atol", type=float, help="absolute tolerance (default: the dtype's)")
     parser.add_argument("--rtol", type=float, help="relative tolerance (default: the dtype's)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    parser.add_argument("--seed", type=loading.parse_seed, default=0,
+                        help="seed of the random inputs, a non-negative integer (default 0)")
     parser.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE:SHAPE",
                         help="declare or override an input, e.g. input:fp32:1x3x64x64; repeatable")
     parser.add_argument("--save-inputs", metavar="FILE", help="write the inputs used (.npz or .safetensors)")
@@ -227,17 +248,18 @@ def run_check(args: argparse.Namespace) -> int:
     for option, path in (("--json", args.json), ("--save-inputs", args.save_inputs)):
         if path is not None and not (option == "--json" and path == "-"):
             fileio.check_output_file(path, option)
-    if args.load_inputs is not None:
-        fileio.check_input_file(args.load_inputs, "--load-inputs")
+    if args.load_inputs is not None:  # read here first: errors and NaN warnings name the option and file
+        for found in loading.nonfinite_inputs(loading.read_input_arrays(args.load_inputs, "--load-inputs")):
+            print(f"trtnet check: warning: --load-inputs {args.load_inputs}: input {found}", file=sys.stderr)
 
-    specs = [loading.parse_input(text) for text in args.input]
+    specs = loading.parse_inputs(args.input)
     model = loading.load_model(args.model)
     inputs = loading.resolve_inputs(model, specs, {}) if specs or model.default_inputs else None
-    report = loading.call_user(lambda: check(
+    report = _naming_load_inputs(args, lambda: loading.call_user(lambda: check(
         model, args.reference, weights=args.weights, inputs=inputs, dtype=args.dtype, device=args.device,
         layerwise=args.layerwise, atol=args.atol, rtol=args.rtol, seed=args.seed,
         input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level),
-        f"checking {args.model}")
+        f"checking {args.model}"))
     report.model = args.model + (f" (weights {args.weights})" if args.weights else "")
     if args.json == "-":  # JSON on stdout, the table on stderr
         emit(to_json(report))
@@ -250,6 +272,16 @@ def run_check(args: argparse.Namespace) -> int:
                 raise TrtnetError(f"--json {args.json}: can't write the report ({fileio.describe_os_error(exc)})") from None
         emit(format_table(report))
     return EXIT_OK if report.passed else EXIT_MISMATCH
+
+
+def _naming_load_inputs(args: argparse.Namespace, run: Callable[[], Any]) -> Any:
+    """``run()``; errors about the input values of ``--load-inputs FILE`` name the option and the file."""
+    try:
+        return run()
+    except TrtnetError as exc:
+        if args.load_inputs and str(exc).startswith("input "):
+            raise TrtnetError(f"--load-inputs {args.load_inputs}: {exc}") from None
+        raise
 
 
 # ---- entry point -----------------------------------------------------------------------------

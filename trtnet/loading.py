@@ -12,6 +12,7 @@ nothing here imports torch.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.util
 import inspect
@@ -19,16 +20,22 @@ import os
 import re
 import sys
 import traceback
+import zipfile
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-from trtnet import dtypes, weights
+import numpy as np
+
+from trtnet import dtypes, fileio, weights
 from trtnet.build import Input
 from trtnet.errors import TrtnetError, did_you_mean
 from trtnet.nn.module import Module
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: TensorRT dims are int64; TensorRT(-RTX) refuses tensors of more than 2**40 elements ("tensor volume exceeds").
+MAX_DIM = 2**63 - 1
+MAX_VOLUME = 2**40
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
@@ -55,7 +62,7 @@ def call_factory(spec: str, what: str = "MODEL") -> Any:
                           "name a factory that takes none")
     try:
         return factory()
-    except Exception as exc:  # noqa: BLE001 - the user's code: report where it failed, no traceback
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code: report where it failed, no traceback
         raise TrtnetError(f"{what} {spec!r}: calling {factory_name}() failed: {_describe(exc)}") from None
 
 
@@ -82,12 +89,22 @@ def _is_file_spec(source: str) -> bool:
 
 
 def _import_file(path: str) -> ModuleType:
-    """Import a model file as a script would run: its own directory first on ``sys.path``."""
-    if not os.path.isfile(path):
-        if os.path.isdir(path):
-            raise TrtnetError(f"MODEL: {path!r} is a directory, not a .py file")
+    """Import a model file as a script would run: its own directory first on ``sys.path``; a file inside a
+    package (folders with ``__init__.py``) is imported as ``package.module``, so its relative and absolute
+    imports of siblings work."""
+    if not os.path.lexists(path):
         raise TrtnetError(f"MODEL: no such file {path!r}")
+    if os.path.isdir(path):
+        raise TrtnetError(f"MODEL: {path!r} is a directory, not a .py file")
+    fileio.check_input_file(path, "MODEL")
     path = os.path.abspath(path)
+    if package := _package_module_name(path):
+        root, dotted = package
+        _prepend_sys_path(root)
+        try:
+            return importlib.import_module(dotted)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code
+            raise TrtnetError(f"MODEL: importing {path} (as {dotted}) failed: {_describe(exc)}") from None
     name = "_trtnet_model_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
@@ -97,10 +114,22 @@ def _import_file(path: str) -> ModuleType:
     sys.modules[name] = module
     try:
         module_spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - the user's code
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code
         del sys.modules[name]
         raise TrtnetError(f"MODEL: importing {path} failed: {_describe(exc)}") from None
     return module
+
+
+def _package_module_name(path: str) -> tuple[str, str] | None:
+    """``(folder to put on sys.path, "package.sub.module")`` for a file inside a package, else None."""
+    directory, filename = os.path.split(path)
+    parts = [os.path.splitext(filename)[0]]
+    while os.path.isfile(os.path.join(directory, "__init__.py")) and os.path.basename(directory).isidentifier():
+        directory, package = os.path.split(directory)
+        parts.insert(0, package)
+    if len(parts) == 1 or not parts[-1].isidentifier():
+        return None
+    return directory, ".".join(parts)
 
 
 def _import_module(name: str) -> ModuleType:
@@ -113,7 +142,7 @@ def _import_module(name: str) -> ModuleType:
             raise TrtnetError(f"MODEL: no module named {exc.name!r} (importable from {os.getcwd()} or the "
                               f"installed packages); for a file write path/to/file.py:FACTORY") from None
         raise TrtnetError(f"MODEL: importing {name} failed: {_describe(exc)}") from None
-    except Exception as exc:  # noqa: BLE001 - the user's code
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code
         raise TrtnetError(f"MODEL: importing {name} failed: {_describe(exc)}") from None
 
 
@@ -127,6 +156,8 @@ def _describe(exc: BaseException) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if not f.filename.startswith("<") and not os.path.abspath(f.filename).startswith(_PACKAGE_DIR + os.sep)]
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}){where}"
     return f"{type(exc).__name__}: {exc}{where}"
 
 
@@ -152,7 +183,20 @@ def parse_shape(text: str, arg: str) -> tuple[int, ...]:
                               "(write dims joined by 'x', e.g. 1x3x224x224, -1 for a dynamic dim)") from None
         if dims[-1] == 0 or dims[-1] < -1:
             raise TrtnetError(f"{arg}: bad shape {text!r}: dims are positive sizes or -1 (dynamic)")
+        if dims[-1] > MAX_DIM:
+            raise TrtnetError(f"{arg}: bad shape {text!r}: dim {part} is beyond TensorRT's 64-bit dims")
+    check_volume([d for d in dims if d != -1], arg)
     return tuple(dims)
+
+
+def check_volume(shape: Sequence[int], where: str) -> None:
+    """Refuse a shape of more than :data:`MAX_VOLUME` elements (TensorRT's limit; past it builds fail)."""
+    volume = 1
+    for d in shape:
+        volume *= d
+    if volume > MAX_VOLUME:
+        raise TrtnetError(f"{where} has {volume:.3g} elements; TensorRT holds at most 2**40 ({MAX_VOLUME:.3g}) "
+                          "in one tensor")
 
 
 def format_shape(shape: Sequence[int]) -> str:
@@ -175,6 +219,18 @@ class InputSpec:
     shape: tuple[int, ...]
     dtype: dtypes.DType | None
     profile: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "min"/"opt"/"max" -> shape
+
+
+def parse_inputs(texts: Sequence[str]) -> list[InputSpec]:
+    """Every ``--input``; one name given twice is an error (which one was meant?)."""
+    specs: dict[str, tuple[str, InputSpec]] = {}
+    for text in texts:
+        spec = parse_input(text)
+        if spec.name in specs:
+            raise TrtnetError(f"--input {text!r}: input {spec.name!r} is already given by --input {specs[spec.name][0]!r}; "
+                              "give each input once")
+        specs[spec.name] = (text, spec)
+    return [spec for _, spec in specs.values()]
 
 
 def parse_input(text: str) -> InputSpec:
@@ -212,8 +268,13 @@ def resolve_inputs(model: Module, specs: Sequence[InputSpec], profiles: dict[str
     shapes becomes dynamic (-1) in the dims where min/opt/max differ."""
     inputs = {spec.name: spec for spec in _merge(model, specs)}
     for which, texts in profiles.items():
+        given: dict[str, str] = {}
         for text in texts:
             name, shape = parse_profile_shape(text, f"--{which}", list(inputs))
+            if name in given:
+                raise TrtnetError(f"--{which} {text!r}: input {name!r} already has --{which} {given[name]!r}; "
+                                  "give each input's shape once")
+            given[name] = text
             inputs[name].profile[which] = shape
     return [_make_input(spec) for spec in inputs.values()]
 
@@ -245,9 +306,57 @@ def _make_input(spec: InputSpec) -> Input:
                               f"don't have the rank of {format_shape(shape)}")
         shape = tuple(-1 if len({p[axis] for p in given}) > 1 else d for axis, d in enumerate(shape))
     try:
-        return Input(spec.name, shape, spec.dtype, **profile)
+        made = Input(spec.name, shape, spec.dtype, **profile)
     except TrtnetError as exc:
         raise TrtnetError(f"--input/--min/--opt/--max: {exc}") from None
+    largest = made.profile_shapes()["max"]
+    check_volume(largest, f"--input/--max: input {spec.name!r} of shape {format_shape(largest)}")
+    return made
+
+
+def parse_seed(text: str) -> int:
+    """``--seed``: a non-negative integer (numpy's seeds); for argparse's ``type=``."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: seeds are non-negative integers (0, 1, 2, ...)")
+    return seed
+
+
+def read_input_arrays(path: str, option: str = "--load-inputs") -> dict[str, Any]:
+    """Input values by name from a ``.npz`` or ``.safetensors`` file; errors name ``option`` and the file: not a
+    readable regular file, not a valid archive, no arrays, an object (pickled) array."""
+    where = f"{option} {path}"
+    fileio.check_input_file(path, option)
+    if path.endswith(".npz"):
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+            raise TrtnetError(f"{where}: not a valid .npz file ({type(exc).__name__}: {exc})") from None
+    elif path.endswith(".safetensors"):
+        try:
+            arrays = {key: np.array(value) for key, value in weights.read_safetensors(path).items()}
+        except TrtnetError as exc:
+            raise TrtnetError(f"{option} {exc}") from None
+    else:
+        raise TrtnetError(f"{where}: input files are .npz or .safetensors")
+    if not arrays:
+        raise TrtnetError(f"{where}: holds no arrays (expected one per model input, by input name)")
+    return arrays
+
+
+def nonfinite_inputs(arrays: dict[str, Any]) -> list[str]:
+    """``'x': 3 NaN, 1 Inf`` for every float array holding non-finite values."""
+    found = []
+    for name, array in arrays.items():
+        if np.asarray(array).dtype.kind == "f":
+            nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+            if nan or inf:
+                found.append(f"{name!r}: " + ", ".join(f"{n} {what}" for n, what in ((nan, "NaN"), (inf, "Inf")) if n))
+    return found
 
 
 # ---- weights ---------------------------------------------------------------------------------
