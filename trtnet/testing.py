@@ -24,6 +24,7 @@ RESULT: FAIL (0/1 outputs within tolerance)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,11 +35,12 @@ from trtnet.build import Input
 from trtnet.check import check
 from trtnet.nn.module import Module
 from trtnet.report import CheckReport, format_table
+from trtnet.verdict import CheckWarning
 
 
 def assert_matches_torch(trtnet_module: Module, torch_module: Any, inputs: Sequence[Any], dtype: str = "fp32",
                          atol: float | None = None, rtol: float | None = None, *, seed: int = 0,
-                         device: str = "auto") -> CheckReport:
+                         device: str = "auto", warnings_as_errors: bool = False) -> CheckReport:
     """Assert that ``trtnet_module`` computes what ``torch_module`` computes; returns the :class:`CheckReport`.
 
     - copies ``torch_module.state_dict()`` into ``trtnet_module`` by name (strict: every key must match);
@@ -50,8 +52,12 @@ def assert_matches_torch(trtnet_module: Module, torch_module: Any, inputs: Seque
     - compares every output with the dtype's default tolerance (``atol``/``rtol`` override it) against the torch
       module in float32 on the same input values (rounded to ``dtype`` first), as :func:`trtnet.check` does.
 
-    Raises ``AssertionError`` with the statistics table when an output is out of tolerance. The torch module
-    is put in eval mode and float32.
+    Raises ``AssertionError`` with the statistics table when an output fails (:mod:`trtnet.verdict`: NaN/Inf
+    not matched position for position, nothing finite compared, out of tolerance; in fp16/bf16 an output
+    within :data:`trtnet.verdict.PRECISION_FACTOR` of eager PyTorch's own error in that dtype passes). A check
+    that proves little (a constant, all-zero or input-independent torch output...: ``report.warnings``) emits
+    a :class:`trtnet.verdict.CheckWarning` per warning, or fails with ``warnings_as_errors=True``. The torch
+    module is put in eval mode and float32.
     """
     __tracebackhide__ = True  # pytest: a failure shows the caller's line and the table, not this source
     trtnet_module.load_state_dict(torch_module.state_dict(), strict=True,
@@ -66,10 +72,12 @@ def assert_matches_torch(trtnet_module: Module, torch_module: Any, inputs: Seque
         specs = [Input(name, array.shape, None if array.dtype.kind == "f" else dtypes.from_numpy(array.dtype))
                  for name, array in arrays.items()]
     report = check(trtnet_module, torch_module, inputs=specs, input_arrays=arrays, dtype=dtype, device=device,
-                   atol=atol, rtol=rtol, seed=seed)
+                   atol=atol, rtol=rtol, seed=seed, warnings_as_errors=warnings_as_errors)
     if not report.passed:
         raise AssertionError(f"trtnet {type(trtnet_module).__name__} does not match torch "
                              f"{type(torch_module).__name__} ({report.dtype}):\n{format_table(report)}")
+    for text in report.warnings:
+        warnings.warn(text, CheckWarning, stacklevel=2)
     return report
 
 
@@ -80,4 +88,4 @@ def _as_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-__all__ = ["assert_matches_torch"]
+__all__ = ["CheckWarning", "assert_matches_torch"]
