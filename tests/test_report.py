@@ -130,3 +130,69 @@ def test_json_round_trip(tmp_path):
     path = tmp_path / "report.json"
     write_json(report, path)
     assert json.loads(path.read_text(encoding="utf-8")) == doc
+
+
+def _fp16_report(trtnet_err: float, eager_err: float, warnings=None, warnings_as_errors=False):
+    """A float16 report of one output ``y`` off by ``trtnet_err`` everywhere; eager PyTorch off by ``eager_err``."""
+    expected = np.linspace(1.0, 2.0, 8)
+    sign = np.where(np.arange(8) % 2, 1.0, -1.0)
+    tol = Tolerance(atol=1e-2, rtol=1e-2)
+    return CheckReport(model="m", reference="r", dtype="float16", executor="CPU reference executor", tolerance=tol,
+                       outputs=[compare("y", expected + trtnet_err * sign, expected, tol)],
+                       eager_in_dtype=[compare("y", expected + eager_err * sign, expected, tol)],
+                       warnings=list(warnings or []), warnings_as_errors=warnings_as_errors)
+
+
+def test_precision_rule_rows_and_verdict_line():
+    report = _fp16_report(0.05, 0.04)  # outside atol + rtol*|e| <= 0.03, within 2 x eager's 0.04
+    assert report.passed and not report.outputs[0].passed
+    text = format_table(report)
+    assert "Outputs (error against the float32 reference):" in text
+    mine = _line(text, "y       trtnet float16")
+    theirs = _line(text, "y       eager PyTorch float16")
+    assert mine.split()[4:6] == ["0.05", "0.05"] and mine.endswith("PASS (precision rule)")
+    assert theirs.split()[5:7] == ["0.04", "0.04"] and theirs.split()[-1] == "-"
+    assert ("  PASS y: precision rule: max abs err 0.05 <= 2 x eager PyTorch float16's 0.04; mean abs err 0.05 "
+            "<= 2 x eager PyTorch float16's 0.04") in text.splitlines()
+    assert text.splitlines()[-1] == "RESULT: PASS (1/1 outputs pass: 0 within tolerance, 1 by the precision rule)"
+    (out,) = json.loads(to_json(report), parse_constant=_strict)["outputs"]
+    assert out["passed"] is False and out["verdict"] == {"passed": True, "rule": "precision",
+                                                         "detail": report.verdicts[0].detail}
+    assert out["eager_in_dtype"]["max_abs_err"] == pytest.approx(0.04)
+
+
+def test_precision_rule_fails_beyond_the_factor():
+    report = _fp16_report(0.09, 0.04)
+    assert not report.passed
+    text = format_table(report)
+    assert _line(text, "y       trtnet float16").endswith("FAIL")
+    assert "; precision rule: max abs err 0.09 > 2 x eager PyTorch float16's 0.04" in _line(text, "  FAIL y: tolerance:")
+    doc = json.loads(to_json(report), parse_constant=_strict)
+    assert doc["outputs"][0]["verdict"]["passed"] is False and doc["outputs"][0]["verdict"]["rule"] is None
+
+
+def test_warnings_section_and_warnings_as_errors():
+    report = _fp16_report(0.0, 0.01, warnings=["weights: 1 NaN", "output 'y': the reference output is constant"])
+    text = format_table(report)
+    assert report.passed
+    assert text.splitlines()[-5:] == ["Warnings:", "  WARNING: weights: 1 NaN",
+                                      "  WARNING: output 'y': the reference output is constant", "",
+                                      "RESULT: PASS (1/1 outputs within tolerance; 2 warning(s))"]
+    report.warnings_as_errors = True
+    assert not report.passed
+    text = format_table(report)
+    assert "Warnings (treated as errors):" in text
+    assert text.splitlines()[-1] == "RESULT: FAIL (1/1 outputs within tolerance; 2 warning(s) treated as errors)"
+    doc = json.loads(to_json(report), parse_constant=_strict)
+    assert doc["passed"] is False and doc["warnings_as_errors"] is True and len(doc["warnings"]) == 2
+    report.warnings = []
+    assert report.passed  # nothing to treat as an error
+
+
+def test_eager_in_dtype_error_is_shown():
+    report = _fp16_report(0.05, 0.04)
+    report.eager_in_dtype, report.eager_in_dtype_error = [], "eager PyTorch can't run m in float16 on CPU (...)"
+    assert not report.passed  # tolerance rule only
+    text = format_table(report)
+    assert "  note: eager PyTorch can't run m in float16 on CPU (...)" in text and "Outputs:" in text
+    assert json.loads(to_json(report))["outputs"][0]["eager_in_dtype"] is None
