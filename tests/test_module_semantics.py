@@ -230,8 +230,12 @@ def test_container_index_errors(nn: Any) -> None:
                 del container[bad]
     with pytest.raises(IndexError, match="Index out of range: 7"):
         chain(nn).insert(7, nn.ReLU())
+    error = TypeError if nn is torch.nn else trtnet.TrtnetError
+    with pytest.raises(error, match="extend should be called with an iterable, but got int"):
+        nn.ModuleList().extend(3)
     with pytest.raises(TypeError):
         chain(nn)["0"]
+    assert len(nn.ModuleList(None)) == 0 and len(nn.ModuleList()) == 0
 
 
 MODULELIST_EDITS: dict[str, Callable[[Any, Any], Any]] = {

@@ -102,9 +102,10 @@ class Sequential(_Container):
 
 
 class ModuleList(_Container):
-    def __init__(self, modules: Iterable[Module] = ()) -> None:
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
-        self.extend(modules)
+        if modules is not None:
+            self.extend(modules)
 
     def _slice(self, index: slice) -> "ModuleList":
         return type(self)(list(self._modules.values())[index])
