@@ -12,6 +12,11 @@ answers "how far is the half-precision engine from the real model", which is wha
 eager CPU PyTorch is slow or lacks kernels for some half ops. Both sides get the *same* input values: the
 random inputs are rounded to the engine dtype first and fed to the reference widened back to float32, so input
 rounding is not counted as error. The tolerance is the engine dtype's (``tolerance_for("fp16")``...).
+To tell precision from a bug, eager PyTorch also runs in that dtype (a deep copy of the reference,
+``.to("cpu", dtype)``, on the same rounded inputs): ``report.eager_in_dtype`` holds its error against the float32
+reference, and an output that misses the tolerance passes by :mod:`trtnet.verdict`'s precision rule when
+trtnet's error is within :data:`trtnet.verdict.PRECISION_FACTOR` of eager PyTorch's own. Where eager PyTorch
+can't run the dtype on CPU, ``report.eager_in_dtype_error`` says so and only the tolerance rule applies.
 TF32 is off on both sides: trtnet builds without ``BuilderFlag.TF32`` and PyTorch's
 ``torch.backends.cuda.matmul.allow_tf32``/``torch.backends.cudnn.allow_tf32`` are cleared while the
 reference runs (restored afterwards). The reference runs on the device of its parameters (CPU for a module
@@ -36,6 +41,13 @@ exceeds 1 (see :func:`layer_tolerance`: intermediate activations are not normali
 rounding error grows with a tensor's range). ``first_divergent`` is the first compared call (in that order)
 that fails. Layer rows are diagnostics: the verdict (``report.passed``) is decided by the outputs only.
 
+
+**Verdict** (rules: :mod:`trtnet.verdict`). Non-finite values fail unless matched position for position, an
+output with nothing finite to compare fails, and ``report.warnings`` flag a reference output that is empty,
+non-finite, all zero, constant, below the tolerance's scale, or hardly dependent on the input: the reference
+also runs on a second seeded input (``seed + 1``), and an output that stays within tolerance of the first
+proves nothing about the port. ``warnings_as_errors=True`` fails a check with any warning.
+
 >>> import trtnet, trtnet.nn as nn, torch
 >>> ref = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
 >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
@@ -49,6 +61,7 @@ that fails. Layer rows are diagnostics: the verdict (``report.passed``) is decid
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import time
 from collections import defaultdict
@@ -57,9 +70,9 @@ from typing import Any
 
 import numpy as np
 
-from trtnet import backend, dtypes, fileio, loading, weights as weights_io
+from trtnet import backend, dtypes, fileio, loading, verdict, weights as weights_io
 from trtnet.build import BuildConfig, Input, Network, serialize, trace
-from trtnet.compare import Tolerance, compare, tolerance_for
+from trtnet.compare import Comparison, Tolerance, compare, tolerance_for
 from trtnet.errors import TrtnetError, WeightsError, did_you_mean
 from trtnet.nn.module import Module
 from trtnet.report import CheckReport, InputSpec, LayerRow
@@ -74,7 +87,8 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
           inputs: Sequence[Input] | None = None, dtype: str = "fp32", device: str = "auto", layerwise: bool = False,
           atol: float | None = None, rtol: float | None = None, seed: int = 0,
           input_arrays: Mapping[str, Any] | str | os.PathLike | None = None,
-          save_inputs: str | os.PathLike | None = None, log_level: str = "error") -> CheckReport:
+          save_inputs: str | os.PathLike | None = None, log_level: str = "error",
+          warnings_as_errors: bool = False) -> CheckReport:
     """Compare trtnet ``model`` with the PyTorch ``reference`` and return a :class:`CheckReport`.
 
     ``model``: a trtnet Module or a spec ``path/file.py:factory`` / ``package.module:factory``.
@@ -85,6 +99,7 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     ``.safetensors`` file of them, instead of seeded random values (float: standard normal; int: uniform in
     ``[0, 10)``; bool: fair coin). ``save_inputs``: write the values used to a ``.npz``/``.safetensors`` file.
     ``device``: ``"gpu"`` (the engine, required), ``"cpu"`` (the reference executor) or ``"auto"``.
+    ``warnings_as_errors``: any warning of the report (see :mod:`trtnet.verdict`) fails the check.
 
     Mutates its arguments: ``model.to(dtype)``, ``reference.eval().float()``. Raises :class:`TrtnetError`
     (or a subclass) when the check can't be carried out: bad weights, a network that doesn't trace or build,
@@ -157,6 +172,15 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
         raise TrtnetError(f"check: the reference returned {len(ref_outputs)} tensor(s), the trtnet model "
                           f"{len(net.outputs)} ({', '.join(net.outputs)}): outputs can't be paired")
     comparisons = [compare(name, outputs[name], expected, tolerance) for name, expected in zip(net.outputs, ref_outputs)]
+    start = time.perf_counter()
+    output_warnings = _reference_output_warnings(torch, reference, specs, values, dict(zip(net.outputs, ref_outputs)),
+                                                 dtype_, tolerance, seed + 1)
+    timing["input_dependence"] = time.perf_counter() - start
+    start = time.perf_counter()
+    eager, eager_error = _eager_in_dtype(torch, reference, reference_desc, specs, values,
+                                         dict(zip(net.outputs, ref_outputs)), dtype_, tolerance)
+    if dtype_ is not dtypes.float32:
+        timing["eager_in_dtype"] = time.perf_counter() - start
 
     layers: list[LayerRow] = []
     if layerwise:
@@ -172,7 +196,8 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     return CheckReport(
         model=model_desc, reference=f"{reference_desc} (PyTorch {torch.__version__}, float32)", dtype=dtype_.name,
         executor=executor, tolerance=tolerance, outputs=comparisons, layers=layers, first_divergent=first,
-        inputs=input_specs, timing=timing,
+        inputs=input_specs, timing=timing, warnings=output_warnings,
+        warnings_as_errors=warnings_as_errors, eager_in_dtype=eager, eager_in_dtype_error=eager_error,
     )
 
 
@@ -274,18 +299,21 @@ def _input_values(model: Module, inputs: Sequence[Input] | None, given: Any, dty
                     raise TrtnetError(f"input {spec.name!r}: shape {array.shape} is outside min {bounds['min']} / max {bounds['max']}")
             source = {"file": file} if file else {}
         else:
-            shape = spec.profile_shapes()["opt"]
-            if input_dtype.is_float:
-                array = rng.standard_normal(shape, dtype=np.float32)
-            elif input_dtype is dtypes.bool_:
-                array = rng.random(shape) < 0.5
-            else:
-                array = rng.integers(0, INT_INPUT_HIGH, shape)
+            array = _random_array(rng, spec.profile_shapes()["opt"], input_dtype)
             source = {"seed": seed}
         values[spec.name] = dtypes.convert(array, input_dtype)
         rows.append(InputSpec(spec.name, tuple(array.shape), input_dtype.name, **source))
         used_specs.append(spec)
     return values, rows, used_specs
+
+
+def _random_array(rng: np.random.Generator, shape: Sequence[int], dtype: dtypes.DType) -> np.ndarray:
+    """Seeded input values: float standard normal, bool a fair coin, integers uniform in ``[0, INT_INPUT_HIGH)``."""
+    if dtype.is_float:
+        return rng.standard_normal(shape, dtype=np.float32)
+    if dtype is dtypes.bool_:
+        return rng.random(shape) < 0.5
+    return rng.integers(0, INT_INPUT_HIGH, shape)
 
 
 def _as_numpy(value: Any) -> np.ndarray:
@@ -311,6 +339,56 @@ def _reference_feed(torch: Any, array: np.ndarray, reference: Any) -> Any:
         tensor = tensor.long()
     param = next(reference.parameters(), None)
     return tensor.to(param.device) if param is not None else tensor
+
+
+# ---- verdict evidence: a second input, eager PyTorch in the check dtype -----------------------------
+def _reference_output_warnings(torch: Any, reference: Any, specs: Sequence[Input], values: Mapping[str, np.ndarray],
+                               expected: Mapping[str, Any], dtype: dtypes.DType, tolerance: Tolerance,
+                               seed: int) -> list[str]:
+    """:func:`trtnet.verdict.reference_warnings` of every output, the reference also run on inputs drawn with ``seed``
+    (same shapes and dtypes as ``values``) to see whether its outputs depend on the input at all."""
+    rng = np.random.default_rng(seed)
+    second = {spec.name: dtypes.convert(_random_array(rng, values[spec.name].shape, spec.dtype or dtype),
+                                        spec.dtype or dtype) for spec in specs}
+    source = f"a second seeded input (seed {seed})"
+    try:
+        with _tf32_disabled(torch):
+            outputs = _flatten_torch(torch, reference(*[_reference_feed(torch, second[s.name], reference) for s in specs]))
+    except Exception as exc:  # noqa: BLE001 - the user's model on an input it may not accept: reported, not raised
+        return [f"input dependence not checked: the reference failed on {source}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"]
+    warnings = []
+    for (name, first), other in zip(expected.items(), outputs):
+        moved = compare(name, other, first, tolerance) if tuple(other.shape) == tuple(first.shape) else None
+        warnings += verdict.reference_warnings(name, first, tolerance, moved, source)
+    return warnings
+
+
+def _eager_in_dtype(torch: Any, reference: Any, reference_desc: str, specs: Sequence[Input],
+                    values: Mapping[str, np.ndarray], expected: Mapping[str, Any], dtype: dtypes.DType,
+                    tolerance: Tolerance) -> tuple[list[Comparison], str | None]:
+    """Eager PyTorch in the check's reduced ``dtype`` (a CPU deep copy of ``reference``, the same rounded inputs)
+    compared with the float32 ``expected`` outputs: the precision rule's yardstick. ``([], why)`` when it can't run."""
+    if dtype is dtypes.float32:
+        return [], None
+    torch_dtype = {dtypes.float16: torch.float16, dtypes.bfloat16: torch.bfloat16}[dtype]
+    try:
+        eager = copy.deepcopy(reference).to("cpu", torch_dtype)
+        feeds = []
+        for spec in specs:
+            tensor = torch.from_numpy(np.ascontiguousarray(values[spec.name]))
+            feeds.append(tensor.to(torch_dtype) if tensor.is_floating_point()
+                         else tensor if tensor.dtype == torch.bool else tensor.long())
+        with _tf32_disabled(torch):
+            outputs = _flatten_torch(torch, eager(*feeds))
+    except Exception as exc:  # noqa: BLE001 - e.g. "not implemented for 'Half'": reported, tolerance rule only
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        return [], (f"eager PyTorch can't run {reference_desc} in {dtype.name} on CPU ({type(exc).__name__}: "
+                    f"{detail}): no precision rule, the tolerance rule only")
+    if len(outputs) != len(expected):
+        return [], (f"eager PyTorch in {dtype.name} returned {len(outputs)} tensor(s), in float32 {len(expected)}: "
+                    "no precision rule, the tolerance rule only")
+    return [compare(name, out, ref, tolerance) for (name, ref), out in zip(expected.items(), outputs)], None
 
 
 # ---- running -----------------------------------------------------------------------------------

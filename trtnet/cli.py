@@ -192,7 +192,9 @@ file is loaded strictly into both. The engine is always built; it runs on the GP
 (--device auto), else the CPU reference executor runs the same network definition.
 
 --dtype fp16/bf16 runs the trtnet model in that precision against the float32 reference, with the
-dtype's default tolerance (fp32 atol 1e-4 rtol 1e-3, fp16 1e-2/1e-2, bf16 5e-2/5e-2).
+dtype's default tolerance (fp32 atol 1e-4 rtol 1e-3, fp16 1e-2/1e-2, bf16 5e-2/5e-2); eager PyTorch also
+runs in that dtype, and an output within 2x of eager PyTorch's own error passes by the precision rule.
+Warnings flag checks that prove little (constant, all-zero or input-independent reference outputs, ...).
 Inputs are seeded random (float: standard normal, int: [0, 10)) at the model's default_inputs shapes
 (--input NAME:DTYPE:SHAPE overrides by name), or loaded with --load-inputs (.npz / .safetensors).
 --layerwise compares every module call's output (CPU executor vs forward hooks) and names the first
@@ -228,6 +230,9 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layerwise", action="store_true", help="compare every module call and find the first divergence")
     parser.add_argument("--atol", type=float, help="absolute tolerance (default: the dtype's)")
     parser.add_argument("--rtol", type=float, help="relative tolerance (default: the dtype's)")
+    parser.add_argument("--warnings-as-errors", action="store_true",
+                        help="fail (exit 1) on any warning: a reference output that is constant, all zero, below "
+                             "the tolerance's scale or independent of the input, NaN/Inf in it or in the weights")
     parser.add_argument("--seed", type=loading.parse_seed, default=0,
                         help="seed of the random inputs, a non-negative integer (default 0)")
     parser.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE:SHAPE",
@@ -258,7 +263,8 @@ def run_check(args: argparse.Namespace) -> int:
     report = _naming_load_inputs(args, lambda: loading.call_user(lambda: check(
         model, args.reference, weights=args.weights, inputs=inputs, dtype=args.dtype, device=args.device,
         layerwise=args.layerwise, atol=args.atol, rtol=args.rtol, seed=args.seed,
-        input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level),
+        input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level,
+        warnings_as_errors=args.warnings_as_errors),
         f"checking {args.model}"))
     report.model = args.model + (f" (weights {args.weights})" if args.weights else "")
     if args.json == "-":  # JSON on stdout, the table on stderr

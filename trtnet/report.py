@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 
 from trtnet import fileio
+from trtnet import verdict
 from trtnet.compare import Comparison, Tolerance, json_safe
 
 
@@ -34,7 +35,10 @@ class LayerRow:
 @dataclass
 class CheckReport:
     """Everything a check found. ``layers`` are in execution order and are diagnostics only: ``passed``
-    is decided by the ``outputs``."""
+    is decided by the ``outputs`` (:func:`trtnet.verdict.report_passed`). ``outputs`` compare trtnet with the
+    float32 reference; ``eager_in_dtype`` (fp16/bf16 checks) compare eager PyTorch run in the check's dtype with
+    the same reference, the yardstick of the precision rule (``eager_in_dtype_error`` says why there is none).
+    ``warnings`` say why a check proves little; with ``warnings_as_errors`` any of them fails it."""
 
     model: str
     reference: str
@@ -46,11 +50,21 @@ class CheckReport:
     first_divergent: str | None = None  # module path of the first failing layer row
     inputs: list[InputSpec] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)  # seconds, e.g. {"build": 12.3, "run": 0.004}
+    warnings: list[str] = field(default_factory=list)
+    warnings_as_errors: bool = False
+    eager_in_dtype: list[Comparison] = field(default_factory=list)
+    eager_in_dtype_error: str | None = None
 
     @property
     def passed(self) -> bool:
-        """All outputs within tolerance; False when there are no outputs (nothing was checked)."""
-        return bool(self.outputs) and all(c.passed for c in self.outputs)
+        """Every output passes by a rule of :mod:`trtnet.verdict`; False when there are no outputs (nothing was
+        checked) or, with ``warnings_as_errors``, when there is a warning."""
+        return verdict.report_passed(self)
+
+    @property
+    def verdicts(self) -> list[verdict.OutputVerdict]:
+        """The verdict on each output, in the order of ``outputs``: passed, by which rule, why."""
+        return verdict.output_verdicts(self)
 
 
 _STAT_HEADERS = ["shape", "max abs", "mean abs", "p99 abs", "max rel", "cosine", "min atol", "status"]
@@ -71,9 +85,8 @@ def format_table(report: CheckReport) -> str:
     if report.timing:
         lines.append("timing:     " + "  ".join(f"{k} {_num(v)} s" for k, v in report.timing.items()))
 
-    lines += ["", "Outputs:"]
-    lines += _table(["output"], [([c.name], c) for c in report.outputs])
-    lines += [f"  FAIL {c.name}: {c.reason}" for c in report.outputs if not c.passed]
+    verdicts = report.verdicts
+    lines += _outputs_section(report, verdicts)
 
     if report.layers:
         lines += ["", "Layerwise (execution order):"]
@@ -87,10 +100,47 @@ def format_table(report: CheckReport) -> str:
             row = report.layers[first]
             lines.append(f"FIRST DIVERGENCE: {row.module} (tensor {row.tensor}): {row.comparison.reason}")
 
-    ok = sum(c.passed for c in report.outputs)
-    verdict = "PASS" if report.passed else "FAIL"
-    lines += ["", f"RESULT: {verdict} ({ok}/{len(report.outputs)} outputs within tolerance)"]
+    if report.warnings:
+        lines += ["", "Warnings" + (" (treated as errors):" if report.warnings_as_errors else ":")]
+        lines += [f"  WARNING: {text}" for text in report.warnings]
+    lines += ["", f"RESULT: {'PASS' if report.passed else 'FAIL'} ({_summary(report, verdicts)})"]
     return "\n".join(lines)
+
+
+def _outputs_section(report: CheckReport, verdicts: list[verdict.OutputVerdict]) -> list[str]:
+    """The outputs table (with eager PyTorch's own error in the check dtype beneath each output, when it ran)
+    and a line for each output that failed or passed by a rule other than the tolerance."""
+    eager = {c.name: c for c in report.eager_in_dtype}
+    if eager:
+        lines = ["", "Outputs (error against the float32 reference):"]
+        rows, statuses = [], []
+        for c, v in zip(report.outputs, verdicts):
+            rows.append(([c.name, f"trtnet {report.dtype}"], c))
+            statuses.append(v.status)
+            if c.name in eager:
+                rows.append(([c.name, f"eager PyTorch {report.dtype}"], eager[c.name]))
+                statuses.append("-")
+        lines += _table(["output", "run"], rows, statuses)
+    else:
+        lines = ["", "Outputs:"]
+        lines += _table(["output"], [([c.name], c) for c in report.outputs], [v.status for v in verdicts])
+    if report.eager_in_dtype_error:
+        lines.append(f"  note: {report.eager_in_dtype_error}")
+    for v in verdicts:
+        if not v.passed or v.rule != verdict.TOLERANCE_RULE:
+            lines.append(f"  {'PASS' if v.passed else 'FAIL'} {v.name}: {v.detail}")
+    return lines
+
+
+def _summary(report: CheckReport, verdicts: list[verdict.OutputVerdict]) -> str:
+    ok = sum(v.passed for v in verdicts)
+    by_precision = sum(v.passed and v.rule == verdict.PRECISION_RULE for v in verdicts)
+    text = (f"{ok}/{len(verdicts)} outputs within tolerance" if not by_precision else
+            f"{ok}/{len(verdicts)} outputs pass: {ok - by_precision} within tolerance, {by_precision} by the "
+            f"precision rule")
+    if report.warnings:
+        text += f"; {len(report.warnings)} warning(s)" + (" treated as errors" if report.warnings_as_errors else "")
+    return text
 
 
 def to_json(report: CheckReport) -> str:
@@ -104,12 +154,23 @@ def to_json(report: CheckReport) -> str:
         "passed": report.passed,
         "inputs": [json_safe(vars(spec)) for spec in report.inputs],
         "timing": json_safe(report.timing),
-        "outputs": [c.to_dict() for c in report.outputs],
+        "outputs": [_output_json(report, c, v) for c, v in zip(report.outputs, report.verdicts)],
+        "eager_in_dtype_error": report.eager_in_dtype_error,
+        "warnings": list(report.warnings),
+        "warnings_as_errors": report.warnings_as_errors,
         "layers": [{"module": r.module, "tensor": r.tensor, "comparison": r.comparison.to_dict()}
                    for r in report.layers],
         "first_divergent": report.first_divergent,
     }
     return json.dumps(doc, indent=2, allow_nan=False)
+
+
+def _output_json(report: CheckReport, c: Comparison, v: verdict.OutputVerdict) -> dict:
+    """An output's comparison (``passed``: within tolerance), its ``verdict`` (passed, rule, detail) and
+    ``eager_in_dtype``: eager PyTorch in the check dtype against the same float32 reference (or None)."""
+    eager = next((e for e in report.eager_in_dtype if e.name == c.name), None)
+    return {**c.to_dict(), "verdict": {"passed": v.passed, "rule": v.rule, "detail": v.detail},
+            "eager_in_dtype": None if eager is None else eager.to_dict()}
 
 
 def write_json(report: CheckReport, path: str | os.PathLike[str]) -> None:
@@ -118,9 +179,13 @@ def write_json(report: CheckReport, path: str | os.PathLike[str]) -> None:
         f.write(to_json(report) + "\n")
 
 
-def _table(lead_headers: list[str], rows: list[tuple[list[str], Comparison]]) -> list[str]:
-    """Fixed-width lines: the ``lead_headers`` columns (left-aligned), then the statistics columns."""
+def _table(lead_headers: list[str], rows: list[tuple[list[str], Comparison]],
+           statuses: list[str] | None = None) -> list[str]:
+    """Fixed-width lines: the ``lead_headers`` columns (left-aligned), then the statistics columns; ``statuses``
+    replace the comparisons' own PASS/FAIL (the verdict of an output)."""
     body = [lead + _stat_cells(c) for lead, c in rows]
+    for cells, status in zip(body, statuses or []):
+        cells[-1] = status
     table = [lead_headers + _STAT_HEADERS] + body
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     n_lead = len(lead_headers)
