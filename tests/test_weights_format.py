@@ -449,3 +449,16 @@ def test_check_reports_nonfinite_weights(nan_digits: Path) -> None:
     assert expected is not None and expected in report.warnings
     with pytest.raises(trtnet.WeightsError, match="3 NaN"):
         trtnet.check(DIGITS, DIGITS_REF, weights=nan_digits, device="cpu", nonfinite_weights="error")
+
+
+def test_tensor_name_with_a_lone_surrogate_is_refused(tmp_path: Path) -> None:
+    text = b'{"w\\ud800": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'
+    assert "is not valid Unicode" in read_error(write_raw(tmp_path / "s.safetensors", None, b"\0" * 4,
+                                                         header_bytes=text))
+
+
+@pytest.mark.parametrize("key", ["__metadata__", 3])
+def test_writer_refuses_names_safetensors_cannot_hold(tmp_path: Path, key) -> None:
+    with pytest.raises(trtnet.WeightsError, match="tensor name is a string other than '__metadata__'"):
+        weights.save_safetensors(tmp_path / "w.safetensors", {key: np.ones(1, np.float32)})
+    assert not (tmp_path / "w.safetensors").exists()

@@ -177,6 +177,8 @@ def _tensor_entries(header: Any, path: str) -> dict[str, _Entry]:
         raise WeightsError(f"{path}: corrupt safetensors header (not a JSON object)")
     entries = {}
     for key, info in header.items():
+        if not key.isascii() and not _is_unicode(key):
+            raise WeightsError(f"{path}: corrupt safetensors header (tensor name {key!r} is not valid Unicode)")
         if key == "__metadata__":
             if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
                 raise WeightsError(f"{path}: corrupt safetensors header (__metadata__ must map strings to "
@@ -184,6 +186,15 @@ def _tensor_entries(header: Any, path: str) -> dict[str, _Entry]:
         else:
             entries[key] = _entry(info, f"{path}: tensor {key!r}")
     return entries
+
+
+def _is_unicode(text: str) -> bool:
+    """False for strings holding lone surrogates (JSON's ``"\\ud800"``), which no UTF-8 name can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _entry(info: Any, where: str) -> _Entry:
@@ -251,6 +262,8 @@ def save_safetensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray])
     offset = 0
     arrays = []
     for key, value in tensors.items():
+        if not isinstance(key, str) or key == "__metadata__":
+            raise WeightsError(f"{key!r}: a safetensors tensor name is a string other than '__metadata__'")
         array = np.ascontiguousarray(value).reshape(np.shape(value))  # keeps 0-d arrays 0-d
         if array.dtype not in _NUMPY_TO_SAFETENSORS:
             raise WeightsError(f"{key}: numpy dtype {array.dtype} can't be written to safetensors")
@@ -418,7 +431,7 @@ def load_into(module: "Module", state: Mapping[str, Any], strict: bool = True,
         elif key != first:
             if first in accepted and not _same_values(accepted[first], array):
                 problems.append(f"tied parameters {first!r} and {key!r} (one Parameter) have different values")
-        else:  # a snapshot, as torch's load_state_dict copies (read-only memory-mapped files need none)
+        else:  # a snapshot, as torch's load_state_dict copies (read_safetensors' read-only arrays need none)
             accepted[key] = array.copy() if array.flags.writeable else array
     problems += audit_values(module, params, accepted, source)
     if problems:
