@@ -127,7 +127,10 @@ def test_digits_on_its_test_images(dtype: str) -> None:
     assert report.dtype == {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}[dtype]
     assert report.tolerance == trtnet.compare.tolerance_for(dtype)
     assert report.inputs[0].seed is None and report.inputs[0].shape == (64, 1, 8, 8)
-    print(f"digits {dtype} (64 test images) max abs err {report.outputs[0].max_abs_err:.3g}")
+    assert report.warnings == []  # real images, trained weights: nothing degenerate
+    eager = "".join(f", eager PyTorch {dtype} {c.max_abs_err:.3g}" for c in report.eager_in_dtype)
+    assert len(report.eager_in_dtype) == (dtype != "fp32") and report.verdicts[0].rule == "tolerance"
+    print(f"digits {dtype} (64 test images) max abs err {report.outputs[0].max_abs_err:.3g}{eager}")
 
 
 # ---- planted mistakes ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 import trtnet  # noqa: E402
 import trtnet.nn as nn  # noqa: E402
 from trtnet.errors import WeightsError  # noqa: E402
-from trtnet.testing import assert_matches_torch  # noqa: E402
+from trtnet.testing import CheckWarning, assert_matches_torch  # noqa: E402
 
 
 def test_passes_for_a_correct_layer_and_returns_the_report() -> None:
@@ -53,3 +53,20 @@ def test_raises_for_a_shape_mismatch() -> None:
 def test_weights_are_copied_strictly() -> None:
     with pytest.raises(WeightsError, match="missing key 'bias'"):
         assert_matches_torch(nn.Linear(4, 2), torch.nn.Linear(4, 2, bias=False), [torch.randn(1, 4)])
+
+
+def test_nan_outputs_fail_and_degenerate_outputs_warn() -> None:
+    torch.manual_seed(4)
+    ref = torch.nn.Linear(4, 2)
+    with torch.no_grad():
+        ref.weight.fill_(float("nan"))
+    with pytest.raises(AssertionError, match="nothing compared: none of the 4 positions is finite"):
+        with pytest.warns(UserWarning):  # the NaN weights
+            assert_matches_torch(nn.Linear(4, 2), ref, [torch.randn(2, 4)])
+    with torch.no_grad():
+        ref.weight.zero_()
+        ref.bias.zero_()
+    with pytest.warns(CheckWarning, match="the reference output is all zero"):
+        assert assert_matches_torch(nn.Linear(4, 2), ref, [torch.randn(2, 4)]).passed
+    with pytest.raises(AssertionError, match=r"1 warning\(s\) treated as errors"):
+        assert_matches_torch(nn.Linear(4, 2), ref, [torch.randn(2, 4)], warnings_as_errors=True)
