@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from trtnet.errors import did_you_mean
+from trtnet.verdict import tolerance_verdict
 
 #: Denominator guard of the relative error ``|a - e| / max(|e|, TINY)``: the smallest normal number of the
 #: computation dtype (float32: 1.2e-38, float64: 2.2e-308). Where the expected value is exactly 0, any error gives
@@ -213,8 +214,6 @@ def _compare(name: str, a: np.ndarray, e: np.ndarray, a_dtype: str, e_dtype: str
 
 
 def _judged(c: Comparison) -> Comparison:
-    from trtnet.verdict import tolerance_verdict
-
     c.passed, c.reason = tolerance_verdict(c)
     return c
 
