@@ -15,10 +15,10 @@ import sys
 import time
 from typing import Any, Callable, Sequence, TextIO
 
-from trtnet import __version__, dtypes, fileio, interrupts, loading
+from trtnet import __version__, dtypes, fileio, interrupts, loading, weights
 from trtnet.backend import BackendUnavailable
 from trtnet.build import BuildConfig, Input, Network, save, serialize, trace
-from trtnet.errors import BuildError, TrtnetError
+from trtnet.errors import BuildError, TrtnetError, WeightsError
 from trtnet.nn.module import Module
 
 EXIT_OK, EXIT_BUILD_FAILED, EXIT_USAGE = 0, 1, 2
@@ -51,9 +51,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """MODEL, --weights, --non-strict, --input, --min/--opt/--max, --dtype."""
     parser.add_argument("model", metavar="MODEL", help="path/to/file.py:FACTORY or package.module:FACTORY")
     parser.add_argument("--weights", metavar="FILE",
-                        help="PyTorch state_dict as .safetensors (memory-mapped); needed unless FACTORY loads its own")
+                        help="PyTorch state_dict as .safetensors; needed unless FACTORY loads its own")
     parser.add_argument("--non-strict", action="store_true",
                         help="accept a weights file with extra keys the model lacks (listed, then ignored)")
+    add_nonfinite_weights_argument(parser)
     parser.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE:SHAPE",
                         help="declare or override an input, e.g. input:fp32:1x3x224x224 "
                              "(DTYPE may be left out); repeatable")
@@ -64,13 +65,23 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="precision of the weights and computation (model.to); default: the model's")
 
 
+def add_nonfinite_weights_argument(parser: argparse.ArgumentParser) -> None:
+    """--nonfinite-weights warn|error|ignore (:func:`trtnet.weights.nonfinite_weights`)."""
+    parser.add_argument("--nonfinite-weights", choices=weights.NONFINITE_POLICIES, default="warn",
+                        help="weights holding NaN or Inf: warn (default), error (exit 2) or ignore")
+
+
 def model_from_args(args: argparse.Namespace) -> tuple[Module, list[Input], list[str]]:
     """The loaded model, its resolved inputs and the weight keys it ignored (``--non-strict``)."""
     specs = loading.parse_inputs(args.input)
     model = loading.load_model(args.model)
     ignored: list[str] = []
     if args.weights is not None:
-        ignored = loading.load_weights(model, args.weights, strict=not args.non_strict)
+        try:
+            with weights.nonfinite_weights(args.nonfinite_weights):
+                ignored = loading.load_weights(model, args.weights, strict=not args.non_strict)
+        except WeightsError as exc:  # its message starts with the file's name
+            raise WeightsError(f"--weights {exc}") from None
     elif unset := model.unset_parameters():
         raise TrtnetError(f"--weights FILE.safetensors is required: {args.model} has {len(unset)} parameter(s) "
                           "without values")
@@ -197,8 +208,9 @@ runs in that dtype, and an output within 2x of eager PyTorch's own error passes 
 Warnings flag checks that prove little (constant, all-zero or input-independent reference outputs, ...).
 Inputs are seeded random (float: standard normal, int: [0, 10)) at the model's default_inputs shapes
 (--input NAME:DTYPE:SHAPE overrides by name), or loaded with --load-inputs (.npz / .safetensors).
---layerwise compares every module call's output (CPU executor vs forward hooks) and names the first
-divergent module.
+--layerwise [VIEW] compares every module call's output (CPU executor vs forward hooks) and names the first
+divergent module: isolated (the default) runs each module from the reference's inputs, so a row is that
+module's own error; accumulated compares the whole network's run; both shows the two side by side.
 
 examples:
   trtnet check models/digits.py:digits --weights weights/digits.safetensors \\
@@ -221,13 +233,17 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="path/to/file.py:FACTORY or package.module:FACTORY (trtnet)")
     parser.add_argument("--weights", metavar="FILE", help="PyTorch state_dict as .safetensors, loaded into both")
+    add_nonfinite_weights_argument(parser)
     parser.add_argument("--reference", required=True, metavar="REF",
                         help="path/to/file.py:FACTORY or package.module:FACTORY returning a torch.nn.Module")
     parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32",
                         help="precision of the trtnet model (the reference stays float32); default fp32")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                         help="gpu: run the engine; cpu: the CPU reference executor; auto: gpu when possible")
-    parser.add_argument("--layerwise", action="store_true", help="compare every module call and find the first divergence")
+    parser.add_argument("--layerwise", nargs="?", const="isolated", choices=("isolated", "accumulated", "both"),
+                        metavar="VIEW", help="compare every module call and find the first divergence: isolated "
+                        "(default; each module from the reference's inputs: its own error), accumulated (the "
+                        "whole network's run: drift included) or both")
     parser.add_argument("--atol", type=float, help="absolute tolerance (default: the dtype's)")
     parser.add_argument("--rtol", type=float, help="relative tolerance (default: the dtype's)")
     parser.add_argument("--warnings-as-errors", action="store_true",
@@ -264,7 +280,7 @@ def run_check(args: argparse.Namespace) -> int:
         model, args.reference, weights=args.weights, inputs=inputs, dtype=args.dtype, device=args.device,
         layerwise=args.layerwise, atol=args.atol, rtol=args.rtol, seed=args.seed,
         input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level,
-        warnings_as_errors=args.warnings_as_errors),
+        nonfinite_weights=args.nonfinite_weights, warnings_as_errors=args.warnings_as_errors),
         f"checking {args.model}"))
     report.model = args.model + (f" (weights {args.weights})" if args.weights else "")
     if args.json == "-":  # JSON on stdout, the table on stderr
@@ -290,8 +306,75 @@ def _naming_load_inputs(args: argparse.Namespace, run: Callable[[], Any]) -> Any
         raise
 
 
+# ---- inspect ---------------------------------------------------------------------------------
+INSPECT_EPILOG = """\
+TARGET is a trtnet model (path/to/file.py:FACTORY or package.module:FACTORY, read with --weights, --input ...
+as for build) or a serialized engine file.
+
+A model is traced, not built: one row per TensorRT layer in order (module path, layer type, input -> output
+shapes and dtypes), the parameters and weight bytes of every module, totals (layers, parameters, weight MB,
+MACs of convolutions and matrix multiplies), inputs, outputs and profiles.
+An engine is read without a GPU: size, the TensorRT version and compute-capability targets in its header, the
+input and output names found in it; TensorRT's engine inspector adds per-layer information where a GPU can
+deserialize it.
+
+examples:
+  trtnet inspect models/resnet.py:resnet50 --weights resnet50.safetensors
+  trtnet inspect models/digits.py:digits --weights weights/digits.safetensors --json - | python -m json.tool
+  trtnet inspect resnet50.engine --json engine.json
+"""
+
+
+def add_inspect_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``trtnet inspect``."""
+    parser = subparsers.add_parser(
+        "inspect", help="list a model's TensorRT layers, parameters and MACs, or what an engine file holds",
+        description="Show a trtnet model as TensorRT will see it, or read a serialized engine.",
+        epilog=INSPECT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_arguments(parser)
+    parser.add_argument("--json", metavar="FILE", help="write the listing as JSON (- : on stdout, the table on stderr)")
+    parser.set_defaults(run=run_inspect)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """Print the listing of a model or an engine file; write it as JSON with ``--json``."""
+    from trtnet import inspection
+
+    if args.json not in (None, "-"):
+        fileio.check_output_file(args.json, "--json")
+    if os.path.isfile(args.model) and not args.model.endswith(".py"):
+        with open(fileio.check_input_file(args.model, "TARGET"), "rb") as handle:
+            listing = inspection.inspect_engine(handle.read(), args.model)
+        text = inspection.format_engine(listing)
+    else:
+        model, inputs, _ = model_from_args(args)
+        net = loading.call_user(lambda: trace(model, inputs, log_level="error"), f"tracing {args.model}")
+        listing = inspection.inspect_network(model, net, args.model)
+        text = inspection.format_network(listing)
+    _emit_listing(text, listing, args.json)
+    return EXIT_OK
+
+
+def _emit_listing(text: str, data: dict[str, Any], json_path: str | None) -> None:
+    """The text on stdout and the JSON in ``json_path``; with ``--json -`` the JSON on stdout, the text on stderr."""
+    import json
+
+    document = json.dumps(data, indent=1, allow_nan=False)
+    if json_path == "-":
+        emit(text, sys.stderr)
+        emit(document)
+        return
+    if json_path is not None:
+        try:
+            with fileio.atomic_write(json_path, "w", encoding="utf-8") as handle:
+                handle.write(document + "\n")
+        except OSError as exc:
+            raise TrtnetError(f"--json {json_path}: can't write ({fileio.describe_os_error(exc)})") from None
+    emit(text)
+
+
 # ---- entry point -----------------------------------------------------------------------------
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_build_parser, add_check_parser]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_build_parser, add_check_parser, add_inspect_parser]
 
 
 def make_parser() -> argparse.ArgumentParser:
