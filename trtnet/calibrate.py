@@ -169,6 +169,8 @@ def skipped(scope: str, skip: frozenset[str]) -> bool:
 def input_specs(model: Module, batch: Batch, inputs: Sequence[Input] | None) -> dict[str, np.ndarray]:
     """A calibration batch as feeds keyed by input name (an array stands for the model's only input)."""
     specs = list(inputs or model.default_inputs or [])
+    if not specs:
+        raise TrtnetError(f"{type(model).__name__} declares no default_inputs: pass inputs=[trtnet.Input(...)]")
     if isinstance(batch, Mapping):
         feeds = {name: np.asarray(value) for name, value in batch.items()}
     elif len(specs) == 1:

@@ -100,6 +100,9 @@ def quantize(model: Module, calibration: Iterable[Batch] | Statistics | None = N
     if not isinstance(model, Module):
         raise TrtnetError(f"quantize expects a trtnet Module, got {type(model).__name__}")
     wanted = _dtype(dtype)
+    if method not in METHODS:
+        raise TrtnetError(f"unknown calibration method {method!r}{did_you_mean(method, METHODS)}; use one of "
+                          f"{', '.join(METHODS)}")
     skipped_paths = skip_paths(model, skip)
     if (calibration is None) == (scales is None):
         raise TrtnetError("quantize needs either calibration batches (or statistics) or scales=, not both")

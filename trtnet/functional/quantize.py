@@ -133,7 +133,9 @@ def quantized_convolution(op: str, input: Tensor, weight: Parameter | np.ndarray
         return make(input, weights_for(weight, input.dtype, "weight"))
     quantized_input = plan.activation(key, input)
     values, weight_dtype = parameter_values(weight, "weight")
-    kernel = _fake_quantized_weight(values, graph.current().constant(values, weight_dtype), 0, plan.dtype)
+    g = graph.current()
+    kernel = _fake_quantized_weight(values, g.constant(values, weight_dtype, name=g.parameter_names.get(id(weight))),
+                                    0, plan.dtype)
     layer = make(quantized_input, trt().Weights(input.dtype.to_trt()))
     layer.set_input(1, kernel.itensor)
     return layer
