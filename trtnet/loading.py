@@ -92,8 +92,12 @@ def _import_file(path: str) -> ModuleType:
     """Import a model file as a script would run: its own directory first on ``sys.path``; a file inside a
     package (folders with ``__init__.py``) is imported as ``package.module``, so its relative and absolute
     imports of siblings work."""
-    if not os.path.lexists(path):
-        raise TrtnetError(f"MODEL: no such file {path!r}")
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise TrtnetError(f"MODEL: no such file {path!r}") from None
+    except (OSError, ValueError):
+        pass  # a loop, a file used as a folder, a name too long: check_input_file names it
     if os.path.isdir(path):
         raise TrtnetError(f"MODEL: {path!r} is a directory, not a .py file")
     fileio.check_input_file(path, "MODEL")
@@ -158,6 +162,8 @@ def _describe(exc: BaseException) -> str:
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     if isinstance(exc, SystemExit):
         return f"it called sys.exit({exc.code!r}){where}"
+    if isinstance(exc, TrtnetError):
+        return f"{exc}{where}"
     return f"{type(exc).__name__}: {exc}{where}"
 
 
