@@ -462,3 +462,15 @@ def test_writer_refuses_names_safetensors_cannot_hold(tmp_path: Path, key) -> No
     with pytest.raises(trtnet.WeightsError, match="tensor name is a string other than '__metadata__'"):
         weights.save_safetensors(tmp_path / "w.safetensors", {key: np.ones(1, np.float32)})
     assert not (tmp_path / "w.safetensors").exists()
+
+
+def test_cli_check_lists_nonfinite_weights_in_its_report(nan_digits: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.warns(trtnet.NonFiniteWeightsWarning):
+        main(["check", DIGITS, "--weights", str(nan_digits), "--reference", DIGITS_REF, "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert re.search(rf"WARNING: {re.escape(str(nan_digits))}: 1 weight\(s\) hold non-finite values: '.*' \(3 NaN\)",
+                     out), out
+    code = main(["check", DIGITS, "--weights", str(nan_digits), "--reference", DIGITS_REF, "--device", "cpu",
+                 "--nonfinite-weights", "error"])
+    captured = capsys.readouterr()
+    assert code == 2 and "holds non-finite values (3 NaN)" in captured.err and "Traceback" not in captured.err
