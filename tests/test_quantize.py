@@ -298,3 +298,41 @@ def test_digits_int8_accuracy_within_one_point_of_fp32():
     int8 = accuracy(model)
     print(f"digits held-out accuracy: fp32 {fp32:.2%}, int8 (max) {int8:.2%}")
     assert fp32 > 0.95 and int8 >= fp32 - 0.01
+
+
+# ---- ResNet-18 builds per target --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def resnet18_statistics():
+    from benchmarks.quantize_builds import calibration_batches, seeded_resnet18
+
+    model = seeded_resnet18()
+    return model, calibrate.collect(model, calibration_batches(1), histograms=False)
+
+
+def _producer_types(network) -> dict[str, str]:
+    return {network.get_layer(i).get_output(0).name: network.get_layer(i).type.name for i in range(network.num_layers)}
+
+
+def test_int8_resnet18_builds_for_every_target_with_qdq_on_every_conv_and_linear(resnet18_statistics):
+    model, stats = resnet18_statistics
+    trtnet.quantize(model, stats, "int8", "max")
+    net = trtnet.trace(model)
+    network = net.network
+    producers = _producer_types(network)
+    weighted = [network.get_layer(i) for i in range(network.num_layers)
+                if network.get_layer(i).type.name in ("CONVOLUTION", "MATRIX_MULTIPLY")]
+    assert len(weighted) == 21  # 20 convolutions and the classifier
+    for layer in weighted:
+        assert [producers[layer.get_input(j).name] for j in range(2)] == ["DEQUANTIZE", "DEQUANTIZE"], layer.name
+    quantizers = [network.get_layer(i).name for i in range(network.num_layers) if network.get_layer(i).type.name == "QUANTIZE"]
+    assert len(quantizers) == 42 and quantizers[:2] == ["conv1/quantize_1", "conv1/quantize_2"]
+    assert "layer1.0.conv1/quantize_1" in quantizers and "layer2.0.downsample.0/quantize_2" in quantizers
+    assert len(serialize(net, BuildConfig(compute_capabilities=["SM80", "SM86", "SM89", "SM120"]))) > 0
+
+
+def test_fp8_resnet18_builds_for_sm89_and_sm120_and_is_refused_for_sm80(resnet18_statistics):
+    model, stats = resnet18_statistics
+    trtnet.quantize(model, stats, "fp8", "max")
+    assert len(trtnet.build(model, compute_capabilities=["SM89", "SM120"])) > 0
+    with pytest.raises(TrtnetError, match="the targets SM80 cannot run them; set compute_capabilities"):
+        trtnet.build(model, compute_capabilities=["SM80"])
