@@ -200,3 +200,15 @@ def test_json_dash_writes_json_to_stdout_and_the_table_to_stderr() -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["passed"] is True
     assert "RESULT: PASS" in result.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_sweep(tmp_path: Path) -> None:
+    """benchmarks/kill_sweep.py: 20 SIGKILLs spread over a ResNet-50 build and 6 during its write; each leaves the
+    previous engine or the complete new one (byte-identical to a clean build), and the next build leaves no
+    temporary file."""
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "kill_sweep.py"), "--workdir", str(tmp_path)],
+                            cwd=REPO, env=ENV, capture_output=True, text=True, timeout=1800)
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "byte-identical: yes" in result.stdout and "0 anything else" in result.stdout
