@@ -72,11 +72,12 @@ def test_api_resnet18_layerwise_passes(resnet18_weights: str) -> None:
     assert report.passed and report.first_divergent is None
     assert report.executor.startswith("CPU reference executor") or report.executor.startswith("TensorRT engine")
     modules = [row.module for row in report.layers]
-    # completion order, shared ReLU's 2nd call named #2, containers (blocks, stages) left out
+    # completion order, shared ReLU's 2nd call named #2; isolated view: a block (its residual add) and the root
+    # (its flatten) have rows, a stage (a Sequential computing nothing of its own) doesn't
     assert modules[:5] == ["conv1", "bn1", "relu", "maxpool", "layer1.0.conv1"]
-    assert "layer1.0.relu#2" in modules and "layer1.0" not in modules and "layer1" not in modules
+    assert "layer1.0.relu#2" in modules and "layer1.0" in modules and "layer1" not in modules
     assert modules.index("layer2.0.bn2") < modules.index("layer2.0.downsample.0") < modules.index("layer2.0.relu#2")
-    assert modules[-2:] == ["avgpool", "fc"]
+    assert modules[-3:] == ["avgpool", "fc", "(root)"]
     assert report.outputs[0].max_abs_err < 1e-3
     print(f"resnet18 fp32 max abs err {report.outputs[0].max_abs_err:.3g}")
 
@@ -152,11 +153,13 @@ def test_wrong_stride_fails_at_layer2_0_conv1(resnet18_weights: str, tmp_path: P
 
 
 def test_missing_relu_fails_at_the_next_module() -> None:
-    """The port never calls features.2: not compared (present on one side only); features.3 diverges."""
-    report = trtnet.check(f"{PLANTED}:digits_missing_relu", DIGITS_REF, weights=DIGITS_WEIGHTS, layerwise=True)
+    """The port never calls features.2: not compared (present on one side only). Accumulated: features.3
+    diverges; isolated: every module passes on its own, the root's forward (which skips the ReLU) fails."""
+    report = trtnet.check(f"{PLANTED}:digits_missing_relu", DIGITS_REF, weights=DIGITS_WEIGHTS, layerwise="both")
     assert not report.passed
-    assert report.first_divergent == "features.3"
+    assert report.first_divergent == "(root)"
     assert [row.module for row in report.layers][:3] == ["features.0", "features.1", "features.3"]
+    assert next(row.module for row in report.layers if not row.accumulated.passed) == "features.3"
 
 
 def test_relu_ported_as_identity_fails_at_that_module(capsys: pytest.CaptureFixture[str]) -> None:

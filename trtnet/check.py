@@ -22,25 +22,15 @@ TF32 is off on both sides: trtnet builds without ``BuilderFlag.TF32`` and PyTorc
 reference runs (restored afterwards). The reference runs on the device of its parameters (CPU for a module
 from a spec string).
 
-**Layerwise** (``layerwise=True``) always uses the CPU reference executor with every layer output kept (also
-when the outputs were computed on the GPU: marking module outputs as extra engine outputs would change fusion,
-i.e. change what is being checked). The reference gets a forward hook on every named submodule; the hooks
-record each call's outputs in completion order, naming a module's 2nd call ``path#2`` as trtnet's
-``ModuleCall.name`` does (e.g. torchvision's shared ``relu``). Matching rule, in the reference's completion
-order (children before their parents):
-
-- a call is compared when both sides have a call of that name; calls present on one side only (a port that
-  uses ``F.relu`` instead of a module, helpers created inside ``forward``) are not compared;
-- the root module is not compared (its outputs are the network outputs, compared above);
-- a *container* call whose every output tensor is the output of one of its descendants' calls (a
-  ``Sequential``, a ResNet block ending in ``relu``) is skipped: it would repeat that row. Modules that return
-  their input (``Identity``, ``Dropout``) are compared: their output must equal the reference's.
-
-Layer rows use the check's tolerance with ``atol`` scaled by the tensor's largest ``|expected|`` when that
-exceeds 1 (see :func:`layer_tolerance`: intermediate activations are not normalised, and reduced-precision
-rounding error grows with a tensor's range). ``first_divergent`` is the first compared call (in that order)
-that fails. Layer rows are diagnostics: the verdict (``report.passed``) is decided by the outputs only.
-
+**Layerwise** (``layerwise=True`` or ``"isolated"``, ``"accumulated"``, ``"both"``; True is ``"isolated"``)
+always uses the CPU reference executor with every layer output kept (also when the outputs were computed on
+the GPU: marking module outputs as extra engine outputs would change fusion, i.e. change what is being
+checked). Every module call of the reference is recorded with forward hooks and paired by name with trtnet's
+``ModuleCall``; ``isolated`` runs each call from the reference's inputs to it (a row is that module's own
+error), ``accumulated`` compares the whole network's run (a row carries the drift before it), ``both`` shows
+the accumulated comparison beside the isolated one. ``first_divergent`` is the first failing row of the
+isolated view (of the accumulated one in ``"accumulated"`` mode). Matching and attribution rules:
+:mod:`trtnet.layerwise`. Layer rows are diagnostics: the verdict (``report.passed``) is decided by the outputs.
 
 **Verdict** (rules: :mod:`trtnet.verdict`). Non-finite values fail unless matched position for position, an
 output with nothing finite to compare fails, and ``report.warnings`` flag a reference output that is empty,
@@ -64,14 +54,13 @@ import contextlib
 import copy
 import os
 import time
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from trtnet import backend, dtypes, fileio, loading, verdict, weights as weights_io
-from trtnet.build import BuildConfig, Input, Network, serialize, trace
+from trtnet.build import BuildConfig, Input, serialize, trace
 from trtnet.compare import Comparison, Tolerance, compare, tolerance_for
 from trtnet.errors import TrtnetError, WeightsError, did_you_mean
 from trtnet.nn.module import Module
@@ -84,7 +73,7 @@ DEVICES = ("auto", "cpu", "gpu")
 
 
 def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapping[str, Any] | None = None,
-          inputs: Sequence[Input] | None = None, dtype: str = "fp32", device: str = "auto", layerwise: bool = False,
+          inputs: Sequence[Input] | None = None, dtype: str = "fp32", device: str = "auto", layerwise: bool | str = False,
           atol: float | None = None, rtol: float | None = None, seed: int = 0,
           input_arrays: Mapping[str, Any] | str | os.PathLike | None = None,
           save_inputs: str | os.PathLike | None = None, log_level: str = "error",
@@ -107,6 +96,9 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     See the module docstring for the reduced-precision and layerwise rules.
     """
     torch = _import_torch()
+    from trtnet import layerwise as layerwise_
+
+    mode = layerwise_.layerwise_mode(layerwise)
     timing: dict[str, float] = {}
     dtype_ = dtypes.get(dtype)
     if not dtype_.is_float or dtype_ not in (dtypes.float32, dtypes.float16, dtypes.bfloat16):
@@ -155,7 +147,7 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     else:
         from trtnet.reference import execute
 
-        cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=layerwise)
+        cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=bool(mode))
         outputs = {name: cpu_values[name] for name in net.outputs}
         why = f"; no GPU: {gpu_reason}" if device == "auto" else ""
         executor = (f"CPU reference executor (trtnet.reference; engine built with {b.name} {b.version}, "
@@ -164,7 +156,7 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
 
     start = time.perf_counter()
     ref_feeds = [_reference_feed(torch, values[spec.name], reference) for spec in specs]
-    with _tf32_disabled(torch), _ModuleRecorder(torch, reference, enabled=layerwise) as recorder:
+    with _tf32_disabled(torch), layerwise_.ModuleRecorder(reference, bool(mode), mode != "accumulated") as recorder:
         ref_result = loading.call_user(lambda: reference(*ref_feeds), f"running the reference {reference_desc}")
     ref_outputs = _flatten_torch(torch, ref_result)
     timing["reference"] = time.perf_counter() - start
@@ -183,16 +175,17 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
         timing["eager_in_dtype"] = time.perf_counter() - start
 
     layers: list[LayerRow] = []
-    if layerwise:
+    if mode:
         start = time.perf_counter()
         if cpu_values is None:
             from trtnet.reference import execute
 
             cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=True)
             executor += "; layerwise: CPU reference executor"
-        layers = layer_rows(net, cpu_values, values, recorder.records, tolerance)
+        layers = layerwise_.layer_rows(net, cpu_values, _executor_feeds(torch, values), recorder.records,
+                                       tolerance, mode)
         timing["layerwise"] = time.perf_counter() - start
-    first = next((row.module for row in layers if not row.comparison.passed), None)
+    first = layerwise_.first_divergent(layers, "accumulated" if mode == "accumulated" else "isolated")
     return CheckReport(
         model=model_desc, reference=f"{reference_desc} (PyTorch {torch.__version__}, float32)", dtype=dtype_.name,
         executor=executor, tolerance=tolerance, outputs=comparisons, layers=layers, first_divergent=first,
@@ -428,77 +421,6 @@ def _flatten_torch(torch: Any, result: Any) -> list[Any]:
     return []
 
 
-class _ModuleRecorder:
-    """Forward hooks on every named submodule of a torch module: ``records`` = (path, call name, outputs)
-    in completion order; outputs are copied (in-place ops such as ``ReLU(inplace=True)`` would overwrite them)."""
-
-    def __init__(self, torch: Any, module: Any, enabled: bool) -> None:
-        self.torch, self.module, self.enabled = torch, module, enabled
-        self.records: list[tuple[str, str, list[Any]]] = []
-        self._handles: list[Any] = []
-        self._counts: dict[str, int] = defaultdict(int)
-
-    def __enter__(self) -> "_ModuleRecorder":
-        if self.enabled:
-            for path, sub in self.module.named_modules():
-                if path:
-                    self._handles.append(sub.register_forward_hook(self._hook(path)))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for handle in self._handles:
-            handle.remove()
-
-    def _hook(self, path: str) -> Any:
-        def record(module: Any, args: Any, output: Any) -> None:
-            self._counts[path] += 1
-            count = self._counts[path]
-            name = path if count == 1 else f"{path}#{count}"
-            tensors = [t.detach().to("cpu", copy=True) for t in _flatten_torch(self.torch, output)]
-            self.records.append((path, name, tensors))
-
-        return record
-
-
-def layer_rows(net: Network, values: Mapping[str, Any], feeds: Mapping[str, Any],
-               records: Sequence[tuple[str, str, list[Any]]], tolerance: Any) -> list[LayerRow]:
-    """Pair the reference's recorded module calls with the traced network's by call name (module docstring)."""
-    calls = {call.name: call for call in net.graph.module_calls}
-    produced_by: dict[str, str] = {}  # tensor name -> path of the first compared call that returned it
-    rows = []
-    for path, name, expected in records:
-        call = calls.get(name)
-        if call is None or not path:
-            continue
-        names = [t.name for t in call.outputs]
-        if names and all(produced_by.get(n, "").startswith(path + ".") for n in names):
-            continue  # a container returning a descendant's output
-        for tensor_name in names:
-            produced_by.setdefault(tensor_name, path)
-        for tensor_name, ref in zip(names, expected):
-            actual = values.get(tensor_name, feeds.get(tensor_name))
-            if actual is None:
-                continue
-            rows.append(LayerRow(name, tensor_name, compare(name, actual, ref, layer_tolerance(tolerance, ref))))
-    return rows
-
-
-def layer_tolerance(tolerance: Tolerance, expected: Any) -> Tolerance:
-    """The tolerance of a layer row: ``atol`` scaled by the tensor's largest finite ``|expected|`` (when above 1).
-
-    Intermediate activations are not normalised like outputs: after a BatchNorm with a small running variance
-    values reach 10-100 while their neighbours sit near 0, and the absolute rounding error of a reduced-precision
-    network grows with that range, not with each element. An unscaled atol flags such near-zero elements in
-    every fp16/bf16 run; the scaled one keeps "first divergence" for real mistakes (shape changes, missing or
-    wrong ops), which are off by the order of the values themselves."""
-    if hasattr(expected, "detach"):
-        expected = expected.detach().cpu().double().numpy()
-    values = np.abs(np.asarray(expected, np.float64))
-    finite = values[np.isfinite(values)]
-    peak = float(finite.max()) if finite.size else 0.0
-    return Tolerance(tolerance.atol * max(1.0, peak), tolerance.rtol)
-
-
 # ---- misc --------------------------------------------------------------------------------------
 def _import_torch() -> Any:
     try:
@@ -513,5 +435,5 @@ def _class_name(value: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-__all__ = ["check", "layer_rows", "load_reference", "load_weights_into_both", "read_input_arrays",
+__all__ = ["check", "load_reference", "load_weights_into_both", "read_input_arrays",
            "save_input_arrays"]

@@ -25,11 +25,17 @@ class InputSpec:
 
 @dataclass
 class LayerRow:
-    """One layerwise comparison: a module's output tensor."""
+    """One layerwise comparison of a module call's output tensor (see :mod:`trtnet.layerwise`).
+
+    ``comparison`` is of the ``view`` named: ``"isolated"`` (the call run from the reference's inputs: its own
+    error) or ``"accumulated"`` (the whole network's run: the drift of everything before it). ``accumulated``
+    holds the accumulated comparison beside an isolated one when both views were asked for."""
 
     module: str
     tensor: str
     comparison: Comparison
+    view: str = "accumulated"
+    accumulated: Comparison | None = None
 
 
 @dataclass
@@ -89,16 +95,9 @@ def format_table(report: CheckReport) -> str:
     lines += _outputs_section(report, verdicts)
 
     if report.layers:
-        lines += ["", "Layerwise (execution order):"]
-        first = next((i for i, row in enumerate(report.layers) if row.module == report.first_divergent), None)
-        rows = [([">>" if i == first else "", str(i), row.module, row.tensor], row.comparison)
-                for i, row in enumerate(report.layers)]
-        lines += _table(["", "#", "module", "tensor"], rows)
-        if first is None:  # None, or a module without a layer row
-            lines.append(f"FIRST DIVERGENCE: {report.first_divergent or 'none'}")
-        else:
-            row = report.layers[first]
-            lines.append(f"FIRST DIVERGENCE: {row.module} (tensor {row.tensor}): {row.comparison.reason}")
+        lines += ["", "Layerwise (reference completion order; view isolated = from the reference's inputs to "
+                      "the module, accumulated = in the whole network's run):"]
+        lines += _layer_table(report)
 
     if report.warnings:
         lines += ["", "Warnings" + (" (treated as errors):" if report.warnings_as_errors else ":")]
@@ -158,8 +157,8 @@ def to_json(report: CheckReport) -> str:
         "eager_in_dtype_error": report.eager_in_dtype_error,
         "warnings": list(report.warnings),
         "warnings_as_errors": report.warnings_as_errors,
-        "layers": [{"module": r.module, "tensor": r.tensor, "comparison": r.comparison.to_dict()}
-                   for r in report.layers],
+        "layers": [{"module": r.module, "tensor": r.tensor, "view": r.view, "comparison": r.comparison.to_dict(),
+                    "accumulated": r.accumulated.to_dict() if r.accumulated else None} for r in report.layers],
         "first_divergent": report.first_divergent,
     }
     return json.dumps(doc, indent=2, allow_nan=False)
@@ -177,6 +176,32 @@ def write_json(report: CheckReport, path: str | os.PathLike[str]) -> None:
     """Write :func:`to_json` of ``report`` to ``path`` atomically (:func:`trtnet.fileio.atomic_write`)."""
     with fileio.atomic_write(path, "w", encoding="utf-8") as f:
         f.write(to_json(report) + "\n")
+
+
+def _layer_table(report: CheckReport) -> list[str]:
+    """The layer rows (the accumulated comparison beside an isolated one in an "acc." column when there is
+    one) and the FIRST DIVERGENCE line(s)."""
+    layers = report.layers
+    first = next((i for i, row in enumerate(layers) if row.module == report.first_divergent
+                  and (row.view == "isolated" or not any(r.view == "isolated" for r in layers))), None)
+    beside = any(row.accumulated is not None for row in layers)
+    rows = []
+    for i, row in enumerate(layers):
+        acc = row.accumulated
+        extra = [f"{'PASS' if acc.passed else 'FAIL'} {_num(acc.max_abs_err)}" if acc else "-"] if beside else []
+        rows.append(([">>" if i == first else "", str(i), row.module, row.tensor, row.view] + extra, row.comparison))
+    lines = _table(["", "#", "module", "tensor", "view"] + (["acc. max abs"] if beside else []), rows)
+    if first is None:  # None, or a module without a layer row
+        lines.append(f"FIRST DIVERGENCE: {report.first_divergent or 'none'}")
+    else:
+        row = layers[first]
+        lines.append(f"FIRST DIVERGENCE: {row.module} (tensor {row.tensor}): {row.comparison.reason}")
+    if beside:
+        views = ((row, row.accumulated if row.view == "isolated" else row.comparison) for row in layers)
+        drift = next((row for row, acc in views if acc is not None and not acc.passed), None)
+        lines.append("FIRST ACCUMULATED DIVERGENCE: "
+                     + (f"{drift.module} (tensor {drift.tensor})" if drift else "none"))
+    return lines
 
 
 def _table(lead_headers: list[str], rows: list[tuple[list[str], Comparison]],

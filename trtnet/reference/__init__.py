@@ -20,9 +20,12 @@ weights or memory another live tensor shares.
 
 >>> from trtnet.reference import execute  # doctest: +SKIP
 >>> outputs = execute(network, {"input": array})  # doctest: +SKIP
+
+``execute_layers(network, layer_indices, values)`` runs a part of the network (one module call's layers) with
+the tensors it reads given by name: the layerwise checker's isolated mode.
 """
 
-from trtnet.reference.executor import execute
+from trtnet.reference.executor import execute, execute_layers
 from trtnet.reference.registry import supported_layer_types
 
-__all__ = ["execute", "supported_layer_types"]
+__all__ = ["execute", "execute_layers", "supported_layer_types"]

@@ -72,6 +72,33 @@ def execute(
     return {name: env[name] for name in output_names}
 
 
+def execute_layers(
+    network: Any, layers: Sequence[int], values: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Execute only the layers of ``network`` with the indices ``layers`` (in dependency order), reading every
+    tensor they read but don't produce from ``values`` (by tensor name; a network input, a constant or another
+    layer's output). Returns every output of those layers, in the dtypes the network declares.
+
+    A given value must have the tensor's declared shape (dims other than -1) and is converted to its declared
+    dtype; a missing one is a :class:`TrtnetError` naming the layer and the tensor. ``execute`` is this for all
+    layers with the network inputs as ``values``; the layerwise checker runs one module call's layers this way.
+    """
+    steps = _in_dependency_order([_step(network.get_layer(i)) for i in layers])
+    produced = {out.name for step in steps for out in step.outputs}
+    env: dict[str, torch.Tensor] = {}
+    for step in steps:
+        for index, name in enumerate(step.inputs):
+            if name is None or name in produced or name in env:
+                continue
+            if name not in values:
+                raise TrtnetError(f"layer {step.layer.name!r} reads tensor {name!r}, which the layers run don't "
+                                  "produce and no value was given for")
+            env[name] = _feed_tensor(step.layer.get_input(index), values[name])
+    with torch.inference_mode():
+        _Run(env).steps(steps)
+    return {name: env[name] for name in produced}
+
+
 def _validated_feeds(network: Any, feeds: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     inputs = {network.get_input(i).name: network.get_input(i) for i in range(network.num_inputs)}
     for name in feeds:
