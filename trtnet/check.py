@@ -60,7 +60,8 @@ from typing import Any
 import numpy as np
 
 from trtnet import backend, dtypes, fileio, loading, verdict, weights as weights_io
-from trtnet.build import BuildConfig, Input, serialize, trace
+from trtnet.build import BuildConfig, Input, trace
+from trtnet.cache import serialize  # through the engine cache when one is active (trtnet check --cache)
 from trtnet.compare import Comparison, Tolerance, compare, tolerance_for
 from trtnet.errors import TrtnetError, WeightsError, did_you_mean
 from trtnet.nn.module import Module

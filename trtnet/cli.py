@@ -17,7 +17,8 @@ from typing import Any, Callable, Sequence, TextIO
 
 from trtnet import __version__, dtypes, fileio, interrupts, loading, weights
 from trtnet.backend import BackendUnavailable
-from trtnet.build import BuildConfig, Input, Network, save, serialize, trace
+from trtnet.build import BuildConfig, Input, Network, save, trace
+from trtnet.cache import serialize as cache_serialize
 from trtnet.errors import BuildError, TrtnetError, WeightsError
 from trtnet.nn.module import Module
 
@@ -110,7 +111,8 @@ def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="TensorRT messages shown on stderr (default: warning)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="draw build phases on stderr (default: when stderr is a terminal)")
-    parser.set_defaults(run=run_build)
+    add_cache_argument(parser)
+    parser.set_defaults(run=with_engine_cache(run_build))
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -128,7 +130,7 @@ def run_build(args: argparse.Namespace) -> int:
     net = loading.call_user(lambda: trace(model, inputs, log_level=args.log_level), f"tracing {args.model}")
     traced = time.perf_counter()
     try:
-        engine = serialize(net, config)
+        engine = cache_serialize(net, config)
     except BuildError as exc:
         raise _explain_out_of_memory(exc, net) from None
     built = time.perf_counter()
@@ -258,7 +260,8 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON (- : JSON on stdout, the table on stderr)")
     parser.add_argument("--log-level", choices=("error", "warning", "info", "verbose"), default="error",
                         help="TensorRT messages shown on stderr (default: error)")
-    parser.set_defaults(run=run_check)
+    add_cache_argument(parser)
+    parser.set_defaults(run=with_engine_cache(run_check))
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -373,8 +376,65 @@ def _emit_listing(text: str, data: dict[str, Any], json_path: str | None) -> Non
     emit(text)
 
 
+# ---- engine cache ----------------------------------------------------------------------------
+def add_cache_argument(parser: argparse.ArgumentParser) -> None:
+    """``--cache [DIR]`` (:mod:`trtnet.cache`)."""
+    parser.add_argument("--cache", nargs="?", const="", default=None, metavar="DIR",
+                        help="reuse an identical earlier build from the engine cache, else build and store it "
+                             "(DIR default: $TRTNET_CACHE_DIR, else ~/.cache/trtnet/engines)")
+
+
+def with_engine_cache(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``run`` with the cache of ``--cache`` active for its builds; says on stderr whether it was a hit."""
+    from trtnet import cache as engine_cache
+
+    def run_cached(args: argparse.Namespace) -> int:
+        if args.cache is None:
+            return run(args)
+        cache = engine_cache.EngineCache(args.cache or None)
+        cache.label = args.model
+        with engine_cache.use(cache):
+            code = run(args)
+        if cache.last is not None:
+            outcome, key = cache.last
+            what = "hit: the stored engine, no TensorRT build" if outcome == "hit" else "miss: built and stored"
+            print(f"engine cache {what} ({key[:16]} in {cache.folder})", file=sys.stderr)
+        return code
+
+    return run_cached
+
+
+def add_cache_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``trtnet cache list|clear``."""
+    parser = subparsers.add_parser("cache", help="list or clear the engine cache (build --cache, check --cache)",
+                                   description="List or clear the engines stored by `trtnet build --cache`.")
+    parser.add_argument("action", choices=("list", "clear"))
+    parser.add_argument("--dir", metavar="DIR", help="the cache folder (default: $TRTNET_CACHE_DIR, else "
+                                                     "~/.cache/trtnet/engines)")
+    parser.set_defaults(run=run_cache)
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    from trtnet import cache as engine_cache
+
+    cache = engine_cache.EngineCache(args.dir)
+    if args.action == "clear":
+        emit(f"removed {cache.clear()} engine(s) from {cache.folder}")
+        return EXIT_OK
+    entries = cache.entries()
+    lines = [f"{cache.folder}: {len(entries)} engine(s), {_human_bytes(sum(e.size for e in entries))} "
+             f"(limit {_human_bytes(cache.max_bytes)})"]
+    for entry in entries:
+        used = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.last_used))
+        lines.append(f"  {entry.key[:16]}  {_human_bytes(entry.size):>10}  used {used}  "
+                     f"{entry.info.get('model', '?')}  ({entry.info.get('backend', '?')})")
+    emit("\n".join(lines))
+    return EXIT_OK
+
+
 # ---- entry point -----------------------------------------------------------------------------
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_build_parser, add_check_parser, add_inspect_parser]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_build_parser, add_check_parser, add_inspect_parser,
+                                                                   add_cache_parser]
 
 
 def make_parser() -> argparse.ArgumentParser:
