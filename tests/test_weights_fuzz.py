@@ -100,7 +100,7 @@ FIELDS = ["dtype", "shape", "data_offsets"]
 
 
 @given(seed=st.sampled_from(SEEDS), data=st.data())
-@settings(FUZZ, max_examples=1000)
+@settings(FUZZ, max_examples=800)
 def test_header_edits(folder: Path, seed: bytes, data: st.DataObject) -> None:
     header, body = split(seed)
     for _ in range(data.draw(st.integers(1, 3))):
@@ -139,7 +139,7 @@ ENTRY = st.fixed_dictionaries({
 
 @given(entries=st.dictionaries(st.text(min_size=1, max_size=4), ENTRY, max_size=5), size=st.integers(0, 300),
        consistent=st.booleans())
-@settings(FUZZ, max_examples=1000)
+@settings(FUZZ, max_examples=700)
 def test_random_headers(folder: Path, entries: dict, size: int, consistent: bool) -> None:
     if consistent:  # lay the entries out back to back as their shapes need, so some get through
         position = 0
