@@ -112,7 +112,7 @@ def _open_regular_file(path: str) -> io.FileIO:
     if not stat.S_ISREG(mode):
         os.close(fd)
         kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
         raise WeightsError(f"{path}: is {kind}, not a safetensors file")
     return io.FileIO(fd, "rb")
 
@@ -132,8 +132,8 @@ def _read_exact(handle: io.FileIO, buffer: Any, path: str) -> Any:
 
 
 def _read_data(handle: io.FileIO, size: int, path: str) -> np.ndarray:
-    """The data section, read into private anonymous memory (huge pages where offered: half the page
-    faults' cost), read-only."""
+    """The data section, read into private anonymous memory (huge pages where offered: fewer page faults),
+    read-only."""
     if size == 0:
         data = np.empty(0, np.uint8)
     else:
