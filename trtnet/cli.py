@@ -432,9 +432,70 @@ def run_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- export-triton ---------------------------------------------------------------------------
+TRITON_EPILOG = """\
+Builds the engine (as trtnet build does) and writes a Triton Inference Server model repository entry:
+REPO/NAME/config.pbtxt (platform tensorrt_plan, inputs and outputs with Triton data types and dims,
+max_batch_size, dynamic batching, instance group) and REPO/NAME/VERSION/model.plan.
+
+Batching: with a dynamic first dim (--input input:fp32:-1x3x224x224 --min/--opt/--max) Triton batches along it;
+--max-batch-size defaults to the profile's max batch and may not exceed it; 0 turns batching off (full dims).
+--dynamic-batching prefers the profile's opt batch and the max batch size. Serve with
+  tritonserver --model-repository=REPO
+(the engine must be built for the server's GPU: same TensorRT version; see examples/triton_client.py).
+
+examples:
+  trtnet export-triton models/resnet.py:resnet50 --weights resnet50.safetensors -o model_repository \\
+      --input input:fp32:-1x3x224x224 --min 1x3x224x224 --opt 8x3x224x224 --max 32x3x224x224 \\
+      --dynamic-batching --instances 2
+"""
+
+
+def add_export_triton_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``trtnet export-triton``."""
+    parser = subparsers.add_parser(
+        "export-triton", help="build the engine into a Triton Inference Server model repository",
+        description="Build a trtnet model and write REPO/NAME/config.pbtxt and REPO/NAME/VERSION/model.plan.",
+        epilog=TRITON_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_arguments(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="REPO", help="the model repository folder")
+    parser.add_argument("--name", help="model name (default: the factory's name)")
+    parser.add_argument("--version", type=int, default=1, help="model version folder (default 1)")
+    parser.add_argument("--max-batch-size", type=int, metavar="B",
+                        help="Triton's max_batch_size (default: the profile's max batch, or 0 for static inputs)")
+    parser.add_argument("--instances", type=int, default=1, metavar="K", help="GPU instances (default 1)")
+    parser.add_argument("--dynamic-batching", action="store_true", help="let Triton batch requests together")
+    parser.add_argument("--workspace", metavar="SIZE", help="workspace memory limit, e.g. 1G (binary units)")
+    parser.add_argument("--compute-capability", action="append", default=[], metavar="SM89",
+                        help="TensorRT-RTX engine target (the server's GPU); repeatable or comma-separated")
+    add_cache_argument(parser)
+    parser.set_defaults(run=with_engine_cache(run_export_triton))
+
+
+def run_export_triton(args: argparse.Namespace) -> int:
+    """Trace, build, write the repository entry; print what was written."""
+    from trtnet import triton
+
+    config = BuildConfig(
+        workspace=None if args.workspace is None else loading.parse_size(args.workspace, "--workspace"),
+        compute_capabilities=_split_commas(args.compute_capability), progress=False, log_level="error")
+    model, inputs, _ = model_from_args(args)
+    net = loading.call_user(lambda: trace(model, inputs, log_level="error"), f"tracing {args.model}")
+    name = args.name or args.model.rpartition(":")[2]
+    description = triton.describe(net, name, args.max_batch_size, args.instances, args.dynamic_batching)
+    engine = cache_serialize(net, config)
+    config_path, plan_path = triton.write_repository(args.output, description, engine, args.version)
+    emit(f"wrote {config_path} and {plan_path} ({_human_bytes(len(engine))})\n"
+         f"  max_batch_size {description.max_batch_size}"
+         + (f", dynamic batching (preferred {description.preferred_batch_sizes})"
+            if description.preferred_batch_sizes is not None else "")
+         + f", {description.instances} GPU instance(s)\n  serve: tritonserver --model-repository={args.output}")
+    return EXIT_OK
+
+
 # ---- entry point -----------------------------------------------------------------------------
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_build_parser, add_check_parser, add_inspect_parser,
-                                                                   add_cache_parser]
+                                                                   add_cache_parser, add_export_triton_parser]
 
 
 def make_parser() -> argparse.ArgumentParser:
