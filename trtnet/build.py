@@ -17,6 +17,21 @@ from trtnet.nn.module import Module, _flatten_tensors
 from trtnet.tensor import Tensor
 
 
+#: TensorRT dims are int64; TensorRT(-RTX) refuses tensors of more than 2**40 elements ("tensor volume exceeds").
+MAX_DIM = 2**63 - 1
+MAX_VOLUME = 2**40
+
+
+def check_volume(shape: Sequence[int], where: str) -> None:
+    """Refuse a shape of more than :data:`MAX_VOLUME` elements (TensorRT's limit; past it builds fail)."""
+    volume = 1
+    for d in shape:
+        volume *= int(d)
+    if volume > MAX_VOLUME:
+        raise TrtnetError(f"{where} has {volume:.3g} elements; TensorRT holds at most 2**40 ({MAX_VOLUME:.3g}) "
+                          "in one tensor")
+
+
 @dataclass
 class Input:
     """A network input. ``shape`` uses -1 for dynamic dims, which then need ``min``/``opt``/``max``.
@@ -40,7 +55,10 @@ class Input:
         for d in self.shape:
             if d < -1 or d == 0:
                 raise TrtnetError(f"input {self.name!r}: shape {self.shape} may hold positive sizes and -1 (dynamic) only")
+            if d > MAX_DIM:
+                raise TrtnetError(f"input {self.name!r}: dim {d} of shape {self.shape} is beyond TensorRT's 64-bit dims")
         if not self.is_dynamic:
+            check_volume(self.shape, f"input {self.name!r} of shape {self.shape}")
             for which in ("min", "opt", "max"):
                 given = getattr(self, which)
                 if given is not None and tuple(given) != self.shape:
@@ -64,6 +82,7 @@ class Input:
             if not self.min[axis] <= self.opt[axis] <= self.max[axis]:
                 raise TrtnetError(f"input {self.name!r}: dim {axis} needs min <= opt <= max, got "
                                   f"{self.min[axis]} / {self.opt[axis]} / {self.max[axis]}")
+        check_volume(self.max, f"input {self.name!r}: max shape {self.max}")
 
     @property
     def is_dynamic(self) -> bool:

@@ -493,9 +493,35 @@ def run_export_triton(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- draw ------------------------------------------------------------------------------------
+def add_draw_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``trtnet draw``."""
+    parser = subparsers.add_parser(
+        "draw", help="draw the network (a box per module, a node per layer) as .html or .svg",
+        description="Trace a trtnet model and draw its TensorRT layers grouped by module, laid out by Graphviz's "
+                    "dot. The .html file is self-contained (opens offline); click a module's title to collapse it. "
+                    "For a picture colored by a layerwise check use `trtnet check ... --layerwise --html FILE`.",
+        epilog="example:\n  trtnet draw models/resnet.py:resnet18 --weights r18.safetensors -o resnet18.html",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_arguments(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="NET.html", help="where to write (.html or .svg)")
+    parser.set_defaults(run=run_draw)
+
+
+def run_draw(args: argparse.Namespace) -> int:
+    from trtnet import draw, inspection
+
+    fileio.check_output_file(args.output, "-o")
+    model, inputs, _ = model_from_args(args)
+    net = loading.call_user(lambda: trace(model, inputs, log_level="error"), f"tracing {args.model}")
+    draw.write(inspection.inspect_network(model, net, args.model), args.output)
+    emit(f"drew {net.network.num_layers} layers of {args.model} -> {args.output}")
+    return EXIT_OK
+
+
 # ---- entry point -----------------------------------------------------------------------------
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_build_parser, add_check_parser, add_inspect_parser,
-                                                                   add_cache_parser, add_export_triton_parser]
+                                                                   add_cache_parser, add_export_triton_parser, add_draw_parser]
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -28,14 +28,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from trtnet import dtypes, fileio, weights
-from trtnet.build import Input
+from trtnet.build import MAX_DIM, Input, check_volume
 from trtnet.errors import TrtnetError, did_you_mean
 from trtnet.nn.module import Module
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-#: TensorRT dims are int64; TensorRT(-RTX) refuses tensors of more than 2**40 elements ("tensor volume exceeds").
-MAX_DIM = 2**63 - 1
-MAX_VOLUME = 2**40
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
@@ -195,16 +192,6 @@ def parse_shape(text: str, arg: str) -> tuple[int, ...]:
     return tuple(dims)
 
 
-def check_volume(shape: Sequence[int], where: str) -> None:
-    """Refuse a shape of more than :data:`MAX_VOLUME` elements (TensorRT's limit; past it builds fail)."""
-    volume = 1
-    for d in shape:
-        volume *= d
-    if volume > MAX_VOLUME:
-        raise TrtnetError(f"{where} has {volume:.3g} elements; TensorRT holds at most 2**40 ({MAX_VOLUME:.3g}) "
-                          "in one tensor")
-
-
 def format_shape(shape: Sequence[int]) -> str:
     return "x".join(str(d) for d in shape) if len(shape) else "scalar"
 
@@ -312,12 +299,9 @@ def _make_input(spec: InputSpec) -> Input:
                               f"don't have the rank of {format_shape(shape)}")
         shape = tuple(-1 if len({p[axis] for p in given}) > 1 else d for axis, d in enumerate(shape))
     try:
-        made = Input(spec.name, shape, spec.dtype, **profile)
+        return Input(spec.name, shape, spec.dtype, **profile)
     except TrtnetError as exc:
         raise TrtnetError(f"--input/--min/--opt/--max: {exc}") from None
-    largest = made.profile_shapes()["max"]
-    check_volume(largest, f"--input/--max: input {spec.name!r} of shape {format_shape(largest)}")
-    return made
 
 
 def parse_seed(text: str) -> int:
