@@ -232,3 +232,13 @@ def test_check_input_file_names_the_option_and_path(tmp_path: Path, make, messag
     with pytest.raises(TrtnetError) as info:
         fileio.check_input_file(path, "--load-inputs")
     assert str(info.value).startswith(f"--load-inputs {path}: ") and message in str(info.value)
+
+
+def test_unreadable_input_and_unwritable_folder_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Permission checks (os.access; root passes them all, so they are simulated here)."""
+    (tmp_path / "in.npz").write_bytes(b"x")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(TrtnetError, match=rf"^--load-inputs {tmp_path}/in.npz: permission denied \(not readable\)$"):
+        fileio.check_input_file(tmp_path / "in.npz", "--load-inputs")
+    with pytest.raises(TrtnetError, match=rf"^-o {tmp_path}/x.engine: directory {tmp_path} is not writable$"):
+        fileio.check_output_file(tmp_path / "x.engine", "-o")
