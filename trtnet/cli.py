@@ -258,6 +258,7 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--save-inputs", metavar="FILE", help="write the inputs used (.npz or .safetensors)")
     parser.add_argument("--load-inputs", metavar="FILE", help="read the inputs (.npz or .safetensors) instead of random ones")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON (- : JSON on stdout, the table on stderr)")
+    add_html_argument(parser)
     parser.add_argument("--log-level", choices=("error", "warning", "info", "verbose"), default="error",
                         help="TensorRT messages shown on stderr (default: error)")
     add_cache_argument(parser)
@@ -269,7 +270,7 @@ def run_check(args: argparse.Namespace) -> int:
     from trtnet.check import check
     from trtnet.report import format_table, to_json, write_json
 
-    for option, path in (("--json", args.json), ("--save-inputs", args.save_inputs)):
+    for option, path in (("--json", args.json), ("--save-inputs", args.save_inputs), ("--html", args.html)):
         if path is not None and not (option == "--json" and path == "-"):
             fileio.check_output_file(path, option)
     if args.load_inputs is not None:  # read here first: errors and NaN warnings name the option and file
@@ -286,6 +287,8 @@ def run_check(args: argparse.Namespace) -> int:
         nonfinite_weights=args.nonfinite_weights, warnings_as_errors=args.warnings_as_errors),
         f"checking {args.model}"))
     report.model = args.model + (f" (weights {args.weights})" if args.weights else "")
+    if args.html:
+        write_check_picture(args, model, inputs, report)
     if args.json == "-":  # JSON on stdout, the table on stderr
         emit(to_json(report))
         emit(format_table(report), sys.stderr)
@@ -506,6 +509,20 @@ def add_draw_parser(subparsers: argparse._SubParsersAction) -> None:
     add_model_arguments(parser)
     parser.add_argument("-o", "--output", required=True, metavar="NET.html", help="where to write (.html or .svg)")
     parser.set_defaults(run=run_draw)
+
+
+def add_html_argument(parser: argparse.ArgumentParser) -> None:
+    """``check --html FILE``."""
+    parser.add_argument("--html", metavar="FILE", help="draw the network colored by the layerwise errors, the first "
+                                                     "divergence marked (.html, self-contained; or .svg)")
+
+
+def write_check_picture(args: argparse.Namespace, model: Module, inputs: list[Input] | None, report: Any) -> None:
+    """The picture of ``check --html``: ``model`` (weights and dtype as the check left it) traced again."""
+    from trtnet import draw, inspection
+
+    net = trace(model, inputs, log_level="error")
+    draw.write(inspection.inspect_network(model, net, args.model), args.html, report)
 
 
 def run_draw(args: argparse.Namespace) -> int:
