@@ -202,3 +202,34 @@ def test_execute_layers_runs_a_span_from_given_values() -> None:
         execute_layers(net.network, range(block.first_layer, block.end_layer), {})
     with pytest.raises(TrtnetError, match="has shape \\[2, 4, 4, 4\\]"):
         execute_layers(net.network, range(block.first_layer, block.end_layer), {"stem": torch.zeros(2, 4, 4, 4)})
+
+
+# ---- the reference's recorder --------------------------------------------------------------------
+class InPlace(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 3)
+        self.act = torch.nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        y = self.lin(x)
+        y += 1  # in place, between modules
+        return self.act(y)  # in place again
+
+
+def test_recorder_keeps_values_that_in_place_ops_overwrite_later() -> None:
+    from trtnet.layerwise import ModuleRecorder
+
+    torch.manual_seed(2)
+    module = InPlace()
+    x = torch.randn(4, 3)
+    with torch.inference_mode(), ModuleRecorder(module, True) as recorder:
+        module(x)
+    records = {record.name: record for record in recorder.records}
+    with torch.no_grad():
+        linear = module.lin(x)
+    assert [r.name for r in recorder.records] == ["lin", "act", "(root)"]
+    assert torch.equal(records["lin"].outputs[0], linear) and (linear < 0).any()
+    assert torch.equal(records["act"].inputs[0], linear + 1)
+    assert torch.equal(records["act"].outputs[0], torch.relu(linear + 1))
+    assert records["(root)"].inputs[0] is records["lin"].inputs[0]  # an unchanged tensor is copied once

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence, TextIO
 
 from trtnet import __version__, dtypes, fileio, interrupts, loading, weights
 from trtnet.backend import BackendUnavailable
+from trtnet.conventions import ConventionsParser
 from trtnet.build import BuildConfig, Input, Network, save, trace
 from trtnet.cache import serialize as cache_serialize
 from trtnet.errors import BuildError, TrtnetError, WeightsError
@@ -543,7 +544,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_build_par
 
 def make_parser() -> argparse.ArgumentParser:
     """The ``trtnet`` parser with every subcommand in :data:`SUBCOMMANDS`."""
-    parser = argparse.ArgumentParser(prog="trtnet", description="Write neural networks layer by layer in TensorRT.")
+    parser = ConventionsParser(prog="trtnet", description="Write neural networks layer by layer in TensorRT.")
     parser.add_argument("--version", action="version", version=f"trtnet {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_parser in SUBCOMMANDS:
