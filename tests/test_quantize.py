@@ -336,3 +336,21 @@ def test_fp8_resnet18_builds_for_sm89_and_sm120_and_is_refused_for_sm80(resnet18
     assert len(trtnet.build(model, compute_capabilities=["SM89", "SM120"])) > 0
     with pytest.raises(TrtnetError, match="the targets SM80 cannot run them; set compute_capabilities"):
         trtnet.build(model, compute_capabilities=["SM80"])
+
+
+def test_fp16_model_quantizes_with_fp16_activations_and_fp32_scales():
+    model = trtnet.quantize(conv_linear().to("float16"), [b.astype(np.float16) for b in batches()], "int8", "max")
+    x = batches(1, seed=99)[0].astype(np.float16)
+    got, net = run(model, x)
+    assert got.dtype == torch.float16
+    dequantized = [net.network.get_layer(i).get_output(0).dtype.name for i in range(net.network.num_layers)
+                   if net.network.get_layer(i).type.name == "DEQUANTIZE"]
+    assert dequantized == ["HALF"] * 4
+    expected = _torch_fake_quant_reference(conv_linear(), x.astype(np.float32), model.quantization.scales)
+    torch.testing.assert_close(got.float(), expected, atol=2e-2, rtol=2e-2)
+
+
+def test_bf16_linear_weights_are_refused_with_a_clear_error():
+    model = trtnet.quantize(conv_linear().to("bfloat16"), batches(1), "int8", "max")
+    with pytest.raises(TrtnetError, match="cannot quantize the bfloat16 constant 'fc.weight'"):
+        trtnet.trace(model)
