@@ -78,7 +78,7 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
           atol: float | None = None, rtol: float | None = None, seed: int = 0,
           input_arrays: Mapping[str, Any] | str | os.PathLike | None = None,
           save_inputs: str | os.PathLike | None = None, log_level: str = "error",
-          warnings_as_errors: bool = False) -> CheckReport:
+          nonfinite_weights: str = "warn", warnings_as_errors: bool = False) -> CheckReport:
     """Compare trtnet ``model`` with the PyTorch ``reference`` and return a :class:`CheckReport`.
 
     ``model``: a trtnet Module or a spec ``path/file.py:factory`` / ``package.module:factory``.
@@ -89,6 +89,8 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     ``.safetensors`` file of them, instead of seeded random values (float: standard normal; int: uniform in
     ``[0, 10)``; bool: fair coin). ``save_inputs``: write the values used to a ``.npz``/``.safetensors`` file.
     ``device``: ``"gpu"`` (the engine, required), ``"cpu"`` (the reference executor) or ``"auto"``.
+    ``nonfinite_weights``: NaN/Inf in the model's weights ``"warn"`` (listed in ``report.warnings``), are an
+    ``"error"`` or pass silently (``"ignore"``); see :func:`trtnet.weights.nonfinite_weights`.
     ``warnings_as_errors``: any warning of the report (see :mod:`trtnet.verdict`) fails the check.
 
     Mutates its arguments: ``model.to(dtype)``, ``reference.eval().float()``. Raises :class:`TrtnetError`
@@ -116,9 +118,11 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     if not isinstance(reference, torch.nn.Module):
         raise TrtnetError(f"check: reference must be a torch.nn.Module or a spec string, got {_class_name(reference)}")
     if weights is not None:
-        load_weights_into_both(model, reference, weights)
+        with weights_io.nonfinite_weights(nonfinite_weights):
+            load_weights_into_both(model, reference, weights)
         if not isinstance(weights, Mapping):
             model_desc += f" (weights {os.fspath(weights)})"
+    weight_warnings = [] if nonfinite_weights == "ignore" else _nonfinite_warnings(model, weights)
     model.to(dtype_)
     reference.eval().float()
 
@@ -190,7 +194,7 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     return CheckReport(
         model=model_desc, reference=f"{reference_desc} (PyTorch {torch.__version__}, float32)", dtype=dtype_.name,
         executor=executor, tolerance=tolerance, outputs=comparisons, layers=layers, first_divergent=first,
-        inputs=input_specs, timing=timing, warnings=output_warnings,
+        inputs=input_specs, timing=timing, warnings=weight_warnings + output_warnings,
         warnings_as_errors=warnings_as_errors, eager_in_dtype=eager, eager_in_dtype_error=eager_error,
     )
 
@@ -216,16 +220,22 @@ def load_weights_into_both(model: Module, reference: Any, weights: str | os.Path
         state = {k: v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v)) for k, v in weights.items()}
     else:
         source = os.fspath(weights)
-        model.load_safetensors(source, strict=True)  # WeightsError names the file and keys
-        from safetensors.torch import load_file
-
-        state = load_file(source)
+        arrays = weights_io.read_safetensors(source)  # read once: both sides get the same values
+        model.load_state_dict(arrays, strict=True, source=source)  # WeightsError names the file and keys
+        state = {key: torch.from_numpy(np.array(value)) for key, value in arrays.items()}
     try:
         reference.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         detail = str(exc).replace("\n\t", "\n  ").replace("\n", "\n  ")
         raise WeightsError(f"{source}: loading into the reference {_class_name(reference)} "
                            f"(load_state_dict strict=True) failed:\n  {detail}") from None
+
+
+def _nonfinite_warnings(model: Module, weights: str | os.PathLike | Mapping[str, Any] | None) -> list[str]:
+    """The line naming the model's weights that hold NaN or Inf, if any (as loading warned it)."""
+    source = "weights" if weights is None or isinstance(weights, Mapping) else os.fspath(weights)
+    message = weights_io.nonfinite_message({k: p.source for k, p in model.named_parameters() if p.is_set}, source)
+    return [message] if message else []
 
 
 # ---- inputs ------------------------------------------------------------------------------------
