@@ -233,3 +233,21 @@ def test_recorder_keeps_values_that_in_place_ops_overwrite_later() -> None:
     assert torch.equal(records["act"].inputs[0], linear + 1)
     assert torch.equal(records["act"].outputs[0], torch.relu(linear + 1))
     assert records["(root)"].inputs[0] is records["lin"].inputs[0]  # an unchanged tensor is copied once
+
+
+def test_cli_layerwise_takes_the_view(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from trtnet.cli import main
+
+    models = REPO / "models"
+    args = ["check", f"{models / 'digits.py'}:digits", "--weights", str(REPO / "weights" / "digits.safetensors"),
+            "--reference", f"{models / 'digits_torch.py'}:digits", "--json"]
+    assert main([*args, str(tmp_path / "both.json"), "--layerwise", "both"]) == 0
+    assert "FIRST ACCUMULATED DIVERGENCE: none" in capsys.readouterr().out
+    assert main([*args, str(tmp_path / "default.json"), "--layerwise"]) == 0
+    import json
+
+    both = json.loads((tmp_path / "both.json").read_text())["layers"]
+    default = json.loads((tmp_path / "default.json").read_text())["layers"]
+    assert {row["view"] for row in default} == {"isolated"} and all(row["accumulated"] is None for row in default)
+    assert [row["module"] for row in both] == [row["module"] for row in default]
+    assert all(row["accumulated"] is not None for row in both if row["module"] != "(root)")
