@@ -351,7 +351,7 @@ def nonfinite_inputs(arrays: dict[str, Any]) -> list[str]:
 
 # ---- weights ---------------------------------------------------------------------------------
 def load_weights(model: Module, path: str, strict: bool = True) -> list[str]:
-    """Load a ``.safetensors`` file (memory-mapped); returns the file's keys the model ignored
+    """Load a ``.safetensors`` file; returns the file's keys the model ignored
     (only possible with ``strict=False``)."""
     return model.load_state_dict(weights.read_safetensors(path), strict, source=path).unexpected_keys
 
