@@ -579,23 +579,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C and SIGTERM cancel the run at any moment (a TensorRT build at its next progress step; no partial
     file is left, see :mod:`trtnet.fileio`): one line on stderr, exit 130 (SIGINT) or 143 (SIGTERM)."""
     command = "trtnet"
-    with interrupts.cancel_builds_on_signals():
-        try:
-            args = make_parser().parse_args(argv)
-            command = f"trtnet {args.command}"
-            return args.run(args)
-        except (BuildError, BackendUnavailable) as exc:
-            _print_error(command, exc)
-            return EXIT_BUILD_FAILED
-        except TrtnetError as exc:
-            _print_error(command, exc)
-            return EXIT_USAGE
-        except KeyboardInterrupt as exc:
-            for signum in interrupts.SIGNALS:  # a second Ctrl-C while we leave changes nothing
-                signal.signal(signum, signal.SIG_IGN)
-            signum = exc.signum if isinstance(exc, interrupts.Interrupted) else signal.SIGINT
-            print(f"{command}: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
-            return 128 + signum
+    try:  # outside the handlers' block: a signal while it restores them or reports an error is caught too
+        with interrupts.cancel_builds_on_signals():
+            try:
+                args = make_parser().parse_args(argv)
+                command = f"trtnet {args.command}"
+                return args.run(args)
+            except (BuildError, BackendUnavailable) as exc:
+                _print_error(command, exc)
+                return EXIT_BUILD_FAILED
+            except TrtnetError as exc:
+                _print_error(command, exc)
+                return EXIT_USAGE
+    except KeyboardInterrupt as exc:  # the trtnet command's start-up handlers are back: a second signal exits quietly
+        signum = exc.signum if isinstance(exc, interrupts.Interrupted) else signal.SIGINT
+        print(f"{command}: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

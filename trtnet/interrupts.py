@@ -93,8 +93,10 @@ def cancel_builds_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _handler) for signum in SIGNALS}
-    try:
+    previous = {}
+    try:  # a signal between the two installs still finds its handler restored
+        for signum in SIGNALS:
+            previous[signum] = signal.signal(signum, _handler)
         yield
     finally:
         for signum, handler in previous.items():
