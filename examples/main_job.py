@@ -3,7 +3,8 @@
 1. ``trtnet build`` the trtnet port (models/digits.py) with the shipped weights -> out/digits.engine
 2. ``trtnet check --layerwise`` against the eager-PyTorch twin (models/digits_torch.py), same weights
 3. held-out accuracy of both on the 360 test images of the bundled UCI digits set; the trtnet side runs
-   the engine on a GPU where one can, else trtnet's CPU executor of the very network that was built.
+   the engine on a GPU where one can, else trtnet's CPU executor of the very network that was built;
+   and the accuracy of the model quantized to INT8 (calibrated on the training images, CPU executor).
 
 Run from the repository root: ``python examples/main_job.py``. Exit code 0 when everything passed.
 """
@@ -44,6 +45,19 @@ def trtnet_predictions(images: np.ndarray) -> tuple[np.ndarray, str]:
     return logits.argmax(1), f"CPU reference executor ({reason})"
 
 
+def int8_accuracy(data: dict[str, np.ndarray]) -> float:
+    """Held-out accuracy of the digits model quantized to INT8 (Q/DQ), calibrated on the training images."""
+    from trtnet import reference
+
+    model = digits()
+    model.load_safetensors(WEIGHTS)
+    train = data["x_train"]
+    trtnet.quantize(model, [train[i:i + 128] for i in range(0, len(train), 128)], "int8", "max")
+    network = trtnet.trace(model, [trtnet.Input("input", data["x_test"].shape, trtnet.float32)])
+    logits = reference.execute(network.network, {"input": data["x_test"]})["output"].numpy()
+    return float(np.mean(logits.argmax(1) == data["y_test"]))
+
+
 def torch_predictions(images: np.ndarray) -> np.ndarray:
     import torch
     from safetensors.torch import load_file
@@ -78,6 +92,8 @@ def main() -> int:
     print(f"PyTorch accuracy:  {np.mean(theirs == labels):.2%}  [eager, CPU]")
     agree = int(np.sum(ours == theirs))
     print(f"predictions agree: {agree}/{len(labels)}")
+    print(f"INT8 accuracy:     {int8_accuracy(data):.2%}  [trtnet.quantize, max calibration on the training "
+          "images; CPU reference executor]")
     return 0 if agree == len(labels) else 1
 
 

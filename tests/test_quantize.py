@@ -354,3 +354,31 @@ def test_bf16_linear_weights_are_refused_with_a_clear_error():
     model = trtnet.quantize(conv_linear().to("bfloat16"), batches(1), "int8", "max")
     with pytest.raises(TrtnetError, match="cannot quantize the bfloat16 constant 'fc.weight'"):
         trtnet.trace(model)
+
+
+def test_tiny_resnet_matches_its_torch_twin_and_keeps_accuracy_in_int8():
+    """The residual, BatchNorm model: trtnet twin = eager PyTorch in fp32; INT8 (max) within 1 pp held-out."""
+    from safetensors.torch import load_file
+
+    from models.tiny_resnet import tiny_resnet, upscale
+    from models.tiny_resnet_torch import tiny_resnet as torch_tiny_resnet
+
+    weights = ROOT / "weights" / "tiny_resnet.safetensors"
+    data = load_digits_data()
+    images, labels = upscale(data["x_test"]), data["y_test"]
+    model = tiny_resnet()
+    model.load_safetensors(weights)
+    net = trtnet.trace(model, [trtnet.Input("input", images.shape)])
+    logits = reference.execute(net.network, {"input": images})["output"]
+    eager = torch_tiny_resnet().eval()
+    eager.load_state_dict(load_file(weights))
+    with torch.inference_mode():
+        expected = eager(torch.from_numpy(images))
+    torch.testing.assert_close(logits, expected, atol=1e-4, rtol=1e-4)
+    fp32 = float(np.mean(logits.numpy().argmax(1) == labels))
+    train = upscale(data["x_train"][:512])
+    trtnet.quantize(model, [train[i:i + 128] for i in range(0, len(train), 128)], "int8", "max")
+    net = trtnet.trace(model, [trtnet.Input("input", images.shape)])
+    int8 = float(np.mean(reference.execute(net.network, {"input": images})["output"].numpy().argmax(1) == labels))
+    print(f"tiny ResNet held-out accuracy: fp32 {fp32:.2%}, int8 (max) {int8:.2%}")
+    assert fp32 > 0.98 and int8 >= fp32 - 0.01
