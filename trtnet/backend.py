@@ -124,7 +124,7 @@ class Backend:
                      f"TensorRT-RTX's default targets ({', '.join(_RTX_DEFAULT_TARGETS)}) include {', '.join(refused)}, "
                      "which cannot run them, and a default-target build does not check")
             raise TrtnetError(f"the network holds {datatype} tensors, which only compute capabilities "
-                              f"{', '.join(holding)} run: {which}; set compute_capabilities (--target) to "
+                              f"{', '.join(holding)} run: {which}; set compute_capabilities (--compute-capability) to "
                               f"{' and/or '.join(holding)}")
 
     def clear_tf32(self, config: Any) -> None:

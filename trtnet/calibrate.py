@@ -184,6 +184,25 @@ def input_specs(model: Module, batch: Batch, inputs: Sequence[Input] | None) -> 
     return feeds
 
 
+def split_batches(arrays: Mapping[str, np.ndarray], names: Sequence[str], batch_size: int,
+                  source: str = "calibration data") -> list[dict[str, np.ndarray]]:
+    """Samples stacked on dim 0, by input name (any one name for a single-input model), as batches of
+    ``batch_size`` feeds."""
+    if len(arrays) == 1 and len(names) == 1:
+        arrays = {names[0]: next(iter(arrays.values()))}
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise TrtnetError(f"{source}: no array for input(s) {missing}; it holds {sorted(arrays)}")
+    counts = {len(arrays[name]) for name in names}
+    if len(counts) != 1:
+        raise TrtnetError(f"{source}: the inputs' arrays hold different numbers of samples ({sorted(counts)})")
+    if batch_size < 1:
+        raise TrtnetError(f"the calibration batch size must be positive, got {batch_size}")
+    total = counts.pop()
+    return [{name: np.asarray(arrays[name][start:start + batch_size]) for name in names}
+            for start in range(0, total, batch_size)]
+
+
 class _Traced:
     """The float network traced once per distinct set of input shapes, with the recorded activations marked."""
 

@@ -20,10 +20,12 @@ from trtnet.backend import BackendUnavailable
 from trtnet.conventions import ConventionsParser
 from trtnet.build import BuildConfig, Input, Network, save, trace
 from trtnet.cache import serialize as cache_serialize
+from trtnet.calibrate import METHODS
 from trtnet.errors import BuildError, TrtnetError, WeightsError
 from trtnet.nn.module import Module
 
 EXIT_OK, EXIT_BUILD_FAILED, EXIT_USAGE = 0, 1, 2
+QUANTIZED = ("int8", "fp8")  # --dtype values that quantize (trtnet.quantize) rather than convert
 
 BUILD_EPILOG = """\
 MODEL is path/to/file.py:FACTORY or package.module:FACTORY; FACTORY() returns a trtnet Module.
@@ -43,14 +45,17 @@ examples:
   trtnet build models/resnet.py:resnet18 --weights resnet18.safetensors -o r18_dyn.engine \\
       --input input:fp32:-1x3x224x224 --min 1x3x224x224 --opt 8x3x224x224 --max 32x3x224x224
   trtnet build mypackage.models:make_net --weights net.safetensors -o net.engine --non-strict
+  trtnet build models/digits.py:digits --weights weights/digits.safetensors -o digits_int8.engine \\
+      --dtype int8 --calibration samples.npz --calibration-method entropy --save-scales scales.json
+  (--dtype fp8 also needs FP8 targets: --compute-capability SM89,SM120)
 
 exit codes: 0 built, 1 TensorRT could not build the engine, 2 bad arguments, model, weights or inputs.
 """
 
 
 # ---- shared arguments ------------------------------------------------------------------------
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """MODEL, --weights, --non-strict, --input, --min/--opt/--max, --dtype."""
+def add_model_arguments(parser: argparse.ArgumentParser, quantized_dtypes: bool = False) -> None:
+    """MODEL, --weights, --non-strict, --input, --min/--opt/--max, --dtype (also int8/fp8 if ``quantized_dtypes``)."""
     parser.add_argument("model", metavar="MODEL", help="path/to/file.py:FACTORY or package.module:FACTORY")
     parser.add_argument("--weights", metavar="FILE",
                         help="PyTorch state_dict as .safetensors; needed unless FACTORY loads its own")
@@ -63,8 +68,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     for which in ("min", "opt", "max"):
         parser.add_argument(f"--{which}", action="append", default=[], metavar="[NAME:]SHAPE",
                             help=f"{which} shape of the optimization profile of a dynamic input; repeatable")
-    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default=None,
-                        help="precision of the weights and computation (model.to); default: the model's")
+    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16", *(QUANTIZED if quantized_dtypes else ())),
+                        default=None, help="precision of the weights and computation (model.to; int8/fp8: "
+                                           "post-training quantization, see --calibration); default: the model's")
 
 
 def add_nonfinite_weights_argument(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +93,7 @@ def model_from_args(args: argparse.Namespace) -> tuple[Module, list[Input], list
     elif unset := model.unset_parameters():
         raise TrtnetError(f"--weights FILE.safetensors is required: {args.model} has {len(unset)} parameter(s) "
                           "without values")
-    if args.dtype is not None:
+    if args.dtype is not None and args.dtype not in QUANTIZED:
         model.to(args.dtype)
     inputs = loading.resolve_inputs(model, specs, {w: getattr(args, w) for w in ("min", "opt", "max")})
     return model, inputs, ignored
@@ -101,7 +107,8 @@ def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Build a serialized TensorRT engine from a trtnet model and a PyTorch state_dict "
                     "(.safetensors). No ONNX, no torch.",
         epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_model_arguments(parser)
+    add_model_arguments(parser, quantized_dtypes=True)
+    add_quantize_arguments(parser)
     parser.add_argument("-o", "--output", required=True, metavar="OUT.engine", help="where to write the engine")
     parser.add_argument("--workspace", metavar="SIZE", help="workspace memory limit, e.g. 1G, 512M (binary units)")
     parser.add_argument("--tf32", action="store_true", help="allow TF32 in fp32 matmul/conv (off by default)")
@@ -125,6 +132,7 @@ def run_build(args: argparse.Namespace) -> int:
         progress=args.progress, log_level=args.log_level)
     fileio.check_output_file(args.output, "-o")
     model, inputs, ignored = model_from_args(args)
+    quantize_from_args(model, inputs, args)
     if ignored:
         print(f"note: --non-strict: ignored {len(ignored)} weight(s) of {args.weights} the model lacks: "
               f"{', '.join(ignored[:10])}{' ...' if len(ignored) > 10 else ''}", file=sys.stderr)
@@ -381,6 +389,46 @@ def _emit_listing(text: str, data: dict[str, Any], json_path: str | None) -> Non
 
 
 # ---- engine cache ----------------------------------------------------------------------------
+def add_quantize_arguments(parser: argparse.ArgumentParser) -> None:
+    """--calibration, --calibration-method, --calibration-batch, --scales, --save-scales (with --dtype int8/fp8)."""
+    parser.add_argument("--calibration", metavar="DATA", help="--dtype int8/fp8: input samples (.npz or .safetensors, "
+                                                              "arrays by input name, samples on dim 0) to calibrate on")
+    parser.add_argument("--calibration-method", choices=METHODS, default="entropy",
+                        help="how activation ranges are chosen (default: entropy)")
+    parser.add_argument("--calibration-batch", type=int, default=32, metavar="N",
+                        help="samples per calibration batch (default: 32)")
+    parser.add_argument("--scales", metavar="S.json", help="--dtype int8/fp8: load scales (trtnet JSON or a TensorRT "
+                                                           "calibration cache) instead of calibrating")
+    parser.add_argument("--save-scales", metavar="S.json", help="write the scales used as JSON")
+
+
+def quantize_from_args(model: Module, inputs: list[Input], args: argparse.Namespace) -> None:
+    """``--dtype int8/fp8``: calibrate on ``--calibration`` (or load ``--scales``); ``--save-scales``."""
+    if args.dtype not in QUANTIZED:
+        for option in ("calibration", "scales", "save_scales"):
+            if getattr(args, option) is not None:
+                raise TrtnetError(f"--{option.replace('_', '-')} needs --dtype int8 or --dtype fp8")
+        return
+    from trtnet.calibrate import split_batches
+    from trtnet.check import read_input_arrays
+    from trtnet.quantize import quantize
+
+    if (args.calibration is None) == (args.scales is None):
+        raise TrtnetError(f"--dtype {args.dtype} needs --calibration DATA (input samples to calibrate on) or "
+                          "--scales S.json, not both")
+    if args.save_scales is not None:
+        fileio.check_output_file(args.save_scales, "--save-scales")
+    batches = None
+    if args.calibration is not None:
+        path = fileio.check_input_file(args.calibration, "--calibration")
+        batches = split_batches(read_input_arrays(path), [spec.name for spec in inputs], args.calibration_batch,
+                                f"--calibration {path}")
+    quantize(model, batches, args.dtype, args.calibration_method, scales=args.scales, inputs=inputs,
+             progress=args.progress)
+    if args.save_scales is not None:
+        model.quantization.save(args.save_scales)
+
+
 def add_cache_argument(parser: argparse.ArgumentParser) -> None:
     """``--cache [DIR]`` (:mod:`trtnet.cache`)."""
     parser.add_argument("--cache", nargs="?", const="", default=None, metavar="DIR",
