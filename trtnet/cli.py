@@ -393,8 +393,8 @@ def add_quantize_arguments(parser: argparse.ArgumentParser) -> None:
     """--calibration, --calibration-method, --calibration-batch, --scales, --save-scales (with --dtype int8/fp8)."""
     parser.add_argument("--calibration", metavar="DATA", help="--dtype int8/fp8: input samples (.npz or .safetensors, "
                                                               "arrays by input name, samples on dim 0) to calibrate on")
-    parser.add_argument("--calibration-method", choices=METHODS, default="entropy",
-                        help="how activation ranges are chosen (default: entropy)")
+    parser.add_argument("--calibration-method", choices=METHODS, default="max",
+                        help="how activation ranges are chosen (default: max; entropy = TensorRT's KL method)")
     parser.add_argument("--calibration-batch", type=int, default=32, metavar="N",
                         help="samples per calibration batch (default: 32)")
     parser.add_argument("--scales", metavar="S.json", help="--dtype int8/fp8: load scales (trtnet JSON or a TensorRT "

@@ -88,14 +88,15 @@ def skip_paths(model: Module, skip: Iterable[str | type]) -> frozenset[str]:
 
 
 def quantize(model: Module, calibration: Iterable[Batch] | Statistics | None = None, dtype: str = "int8",
-             method: str = "entropy", *, skip: Sequence[str | type] = (), percentile: float = 99.99,
+             method: str = "max", *, skip: Sequence[str | type] = (), percentile: float = 99.99,
              scales: str | os.PathLike[str] | None = None, inputs: Sequence[Input] | None = None,
              progress: bool | None = None) -> Module:
     """Quantize ``model`` to INT8 or FP8: set ``model.quantization`` and return the model.
 
     ``calibration``: batches (arrays for a single-input model, else dicts by input name) run on the CPU executor,
     or :class:`trtnet.calibrate.Statistics` already collected; or None with ``scales``: a JSON file saved by
-    :meth:`Quantization.save` or a TensorRT calibration cache. ``method``: max, percentile, entropy or mse.
+    :meth:`Quantization.save` or a TensorRT calibration cache. ``method``: max (the default: the most accurate on the
+    repository's models, see benchmarks/quantize_accuracy.py), percentile, entropy or mse.
     ``skip``: module paths or types kept in higher precision. ``inputs``: input specs (default: the model's)."""
     if not isinstance(model, Module):
         raise TrtnetError(f"quantize expects a trtnet Module, got {type(model).__name__}")
