@@ -282,7 +282,7 @@ def test_missing_output_directory_exits_2_before_building(capsys) -> None:
 
 
 @pytest.mark.parametrize("argv", [["build"], ["build", DIGITS, "--weights", DIGITS_WEIGHTS],
-                                  ["build", DIGITS, "-o", "x.engine", "--dtype", "fp8"], ["frobnicate"]])
+                                  ["build", DIGITS, "-o", "x.engine", "--dtype", "fp4"], ["frobnicate"]])
 def test_malformed_command_lines_exit_2(capsys, argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
