@@ -104,6 +104,8 @@ def test_signal_at_any_moment_keeps_the_previous_engine(tmp_path: Path, resnet50
     out, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
         assert out_path.read_bytes() == clean and "built models/resnet.py:resnet50" in out
+    elif proc.returncode == -signum:  # arrived during interpreter shutdown (Python's own default handler again)
+        assert out_path.read_bytes() == clean and "built models/resnet.py:resnet50" in out
     else:  # interrupted; a signal after the rename finds the new engine complete
         assert_interrupted(proc.returncode, err, signum)
         assert out_path.read_bytes() in (OLD_ENGINE, clean)

@@ -132,10 +132,6 @@ def trace(model: Module, inputs: Sequence[Input] | None = None, *, output_names:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise TrtnetError(f"input names must be unique: {', '.join(map(repr, repeated))} given more than once")
-    names = [spec.name for spec in inputs]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise TrtnetError(f"input names must be unique: {', '.join(map(repr, repeated))} given more than once")
     unset = model.unset_parameters()
     if unset:
         shown = ", ".join(unset[:20]) + (f", ... ({len(unset)} in all)" if len(unset) > 20 else "")

@@ -412,14 +412,24 @@ def _choose_device(device: str) -> tuple[bool, str]:
 
 @contextlib.contextmanager
 def _tf32_disabled(torch: Any):
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    """TF32 off for the reference, restored afterwards. Where cuDNN's global flags are frozen (what importing
+    ``torch.testing._internal`` does) its ``flags()`` context manager sets them instead."""
+    cudnn = torch.backends.cudnn
+    saved = torch.backends.cuda.matmul.allow_tf32, cudnn.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+    with contextlib.ExitStack() as stack:
+        try:
+            cudnn.allow_tf32 = False
+        except RuntimeError:
+            stack.enter_context(cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark,
+                                            deterministic=cudnn.deterministic, allow_tf32=False))
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = saved[0]
+            if not stack._exit_callbacks:
+                cudnn.allow_tf32 = saved[1]
 
 
 def _flatten_torch(torch: Any, result: Any) -> list[Any]:

@@ -260,25 +260,33 @@ def _error_stats(a: np.ndarray, e: np.ndarray, errs: np.ndarray, av: np.ndarray,
 
 
 def _percentiles(values: np.ndarray, qs: Sequence[float], higher: bool = False) -> list[float]:
-    """Percentiles ``qs`` (descending) of flat ``values``, which are partitioned in place: numpy's default "linear"
-    method (``higher=True``: "higher", nearest-above, for values with infinities, where interpolation is NaN).
+    """Percentiles ``qs`` (descending) of flat non-negative ``values`` (errors): numpy's default "linear" method
+    (``higher=True``: "higher", nearest-above, for values with infinities, where interpolation is NaN).
 
-    One single-kth partition per percentile, each on the prefix the previous one left below its rank (numpy's
-    ``np.percentile`` with several q partitions for all ranks at once, several times slower).
+    Exact zeros are counted, not sorted (numpy's partition is ~30x slower when half the values tie, as in a
+    layer that matches exactly); the positive values get one single-kth partition per percentile, each on the
+    prefix the previous one left below its rank (``np.percentile`` with several q is several times slower).
     """
     n = values.size
-    end = stop = n  # values[:end] is unordered; the order statistic after values[end] lies in values[end + 1:stop]
+    positive = values[values > 0]
+    zeros, m = n - positive.size, positive.size
+    end = stop = m  # positive[:end] is unordered; the order statistic after positive[end] lies in positive[end + 1:stop]
     result = []
     for q in qs:
         rank = q / 100 * (n - 1)
         low = int(rank)
         fraction = rank - low
-        if low < end:
-            values[:end].partition(low)
-            end, stop = low, min(end + 1, n)
-        value = float(values[low])
+        j = low - zeros  # rank among the positive values
+        if j < 0:
+            value = 0.0
+            above = 0.0 if j + 1 < 0 or not m else float(positive.min())
+        else:
+            if j < end:
+                positive[:end].partition(j)
+                end, stop = j, min(end + 1, m)
+            value = float(positive[j])
+            above = float(positive[j + 1:stop].min()) if fraction else value
         if fraction:
-            above = float(values[low + 1:stop].min())  # the next order statistic
             value = above if higher else value + (above - value) * fraction
         result.append(value)
     return result

@@ -10,7 +10,7 @@ import math
 from trtnet import graph
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional import indexing
-from trtnet.functional._util import ntuple, out, trt
+from trtnet.functional._util import check_window, ntuple, out, trt
 from trtnet.functional.elementwise import mul
 from trtnet.functional.reduce import mean
 from trtnet.tensor import Tensor
@@ -38,10 +38,15 @@ def pool2d(op: str, x: Tensor, kind: str, kernel_size, stride, padding, ceil_mod
     kernel = ntuple(kernel_size, 2, "kernel_size")
     stride = kernel if stride is None or stride == [] else ntuple(stride, 2, "stride")
     pad = ntuple(padding, 2, "padding")
+    check_window(op, kernel, stride, pad)
     if any(2 * p > k for p, k in zip(pad, kernel)):
-        raise TrtnetError(f"{op}: padding {pad} must be at most half the kernel {kernel} (as in PyTorch)")
+        raise TrtnetError(f"{op}: pad should be at most half of effective kernel size, but got pad={pad}, "
+                          f"kernel_size={kernel}")
     static = -1 not in x.shape[2:]
     want = [pooled_size(n, k, s, p, ceil_mode) for n, k, s, p in zip(x.shape[2:], kernel, stride, pad)]
+    if any(w < 1 for n, w in zip(x.shape[2:], want) if n > 0):
+        raise ShapeError(f"{op}: given input size {x.shape[1:]}, calculated output size {tuple(want)}: "
+                         "output size is too small")
     rescale = None
     if divisor_override is not None:
         if not static:
