@@ -122,7 +122,9 @@ def test_json_round_trip(tmp_path):
     assert doc["inputs"] == [{"name": "x", "shape": [1, 3, 224, 224], "dtype": "float32", "seed": 0, "file": None}]
     assert doc["timing"] == {"build": 12.34, "run": 0.00123}
     assert [o["name"] for o in doc["outputs"]] == ["logits", "aux"]
-    assert doc["outputs"][1]["min_rtol"] == "inf" and doc["outputs"][1]["max_abs_index"] == [0]
+    assert doc["schema"] == "trtnet.check/1"
+    assert doc["outputs"][1]["min_rtol"] is None and "min_rtol" in doc["outputs"][1]["infinite"]
+    assert doc["outputs"][1]["max_abs_index"] == [0] and doc["outputs"][0]["infinite"] == []
     assert [r["module"] for r in doc["layers"]] == ["conv1", "layer1.0.conv2", "fc"]
     assert doc["layers"][2]["comparison"]["reason"].startswith("shape mismatch")
     assert doc["first_divergent"] == "layer1.0.conv2"

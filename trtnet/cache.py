@@ -189,6 +189,11 @@ def use(cache: EngineCache | None) -> Iterator[EngineCache | None]:
         _active.reset(token)
 
 
+def active() -> EngineCache | None:
+    """The cache :func:`serialize` uses now (set by :func:`use`), or None."""
+    return _active.get()
+
+
 def serialize(net: Network, config: BuildConfig) -> bytes | memoryview:
     """:func:`trtnet.build.serialize` through the active cache: a stored engine if the key is known, else a
     build that is then stored."""

@@ -119,6 +119,8 @@ def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="TensorRT messages shown on stderr (default: warning)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="draw build phases on stderr (default: when stderr is a terminal)")
+    parser.add_argument("--json", metavar="FILE", help="also write what was built as JSON (schema trtnet.build/1; "
+                                                     "- : JSON on stdout, the summary on stderr)")
     add_cache_argument(parser)
     parser.set_defaults(run=with_engine_cache(run_build))
 
@@ -131,6 +133,8 @@ def run_build(args: argparse.Namespace) -> int:
         tf32=args.tf32, compute_capabilities=_split_commas(args.compute_capability),
         progress=args.progress, log_level=args.log_level)
     fileio.check_output_file(args.output, "-o")
+    if args.json not in (None, "-"):
+        fileio.check_output_file(args.json, "--json")
     model, inputs, ignored = model_from_args(args)
     quantize_from_args(model, inputs, args)
     if ignored:
@@ -148,8 +152,47 @@ def run_build(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise TrtnetError(f"-o {args.output}: can't write the engine ({fileio.describe_os_error(exc)}); "
                           "the previous file, if any, is unchanged") from None
-    emit(_summary(args, model, net, len(engine), traced - start, built - traced))
+    timing = {"trace": traced - start, "build": built - traced}
+    text = _summary(args, model, net, len(engine), timing["trace"], timing["build"])
+    if args.json is None:
+        emit(text)
+    else:
+        _emit_listing(text, _build_json(args, model, net, len(engine), timing, config), args.json)
     return EXIT_OK
+
+
+#: The ``schema`` of ``trtnet build --json`` (docs/schemas/build-1.json).
+BUILD_SCHEMA = "trtnet.build/1"
+
+
+def _build_json(args: argparse.Namespace, model: Module, net: Network, size: int, timing: dict[str, float],
+                config: BuildConfig) -> dict[str, Any]:
+    """What ``trtnet build`` built, as the ``--json`` document (seconds in ``timing``)."""
+    from trtnet import cache as engine_cache
+
+    network, backend = net.network, net.graph.backend
+    specs = {spec.name: spec for spec in net.inputs}
+    cache = engine_cache.active()
+    outcome = None if cache is None or cache.last is None else cache.last
+    return {
+        "schema": BUILD_SCHEMA, "model": args.model, "model_class": type(model).__name__, "weights": args.weights,
+        "dtype": args.dtype, "output": os.fspath(args.output), "engine_bytes": size,
+        "inputs": [dict(_tensor_json(network.get_input(i)),
+                        profile={k: list(v) for k, v in specs[network.get_input(i).name].profile_shapes().items()})
+                   for i in range(network.num_inputs)],
+        "outputs": [_tensor_json(network.get_output(i)) for i in range(network.num_outputs)],
+        "layers": network.num_layers,
+        "timing": {**timing, "total": timing["trace"] + timing["build"]},
+        "backend": {"name": backend.name, "version": backend.version},
+        "compute_capabilities": list(config.compute_capabilities),
+        "cache": None if outcome is None else {"hit": outcome[0] == "hit", "key": outcome[1],
+                                               "folder": os.fspath(cache.folder)},
+    }
+
+
+def _tensor_json(tensor: Any) -> dict[str, Any]:
+    """``name``, ``shape`` and ``dtype`` of a TensorRT ITensor."""
+    return {"name": tensor.name, "shape": [int(d) for d in tensor.shape], "dtype": dtypes.from_trt(tensor.dtype).name}
 
 
 def _explain_out_of_memory(exc: BuildError, net: Network) -> BuildError:

@@ -136,13 +136,18 @@ class Comparison:
     min_rtol: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-safe Python types: see :func:`json_safe`."""
-        return {f.name: json_safe(getattr(self, f.name)) for f in fields(self)}
+        """Plain JSON-safe Python types (see :func:`json_safe`: a non-finite number is None) and ``infinite``: the
+        names of the fields that are infinite, hence None (e.g. ``max_rel_err``, ``min_rtol`` where an expected
+        value is 0 and the actual one is not)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        infinite = [name for name, v in values.items() if isinstance(v, (float, np.floating)) and math.isinf(v)]
+        return {**{name: json_safe(v) for name, v in values.items()}, "infinite": infinite}
 
 
 def json_safe(value: Any) -> Any:
     """``value`` as plain JSON-safe Python: tuples become lists, numpy scalars Python numbers, a Tolerance a
-    dict, and non-finite floats the strings "nan", "inf", "-inf" (strict JSON has no such numbers)."""
+    dict, and non-finite floats None (strict JSON has no NaN or Infinity; numbers stay numbers, null is "not a
+    finite number": :meth:`Comparison.to_dict` names its infinite fields)."""
     if isinstance(value, Tolerance):
         return {"atol": json_safe(value.atol), "rtol": json_safe(value.rtol)}
     if isinstance(value, dict):
@@ -152,7 +157,7 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+        return None
     return value
 
 

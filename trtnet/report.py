@@ -142,9 +142,15 @@ def _summary(report: CheckReport, verdicts: list[verdict.OutputVerdict]) -> str:
     return text
 
 
+#: The ``schema`` of :func:`to_json`'s document (docs/schemas/check-1.json).
+SCHEMA = "trtnet.check/1"
+
+
 def to_json(report: CheckReport) -> str:
-    """The report as strict JSON (non-finite numbers are the strings "nan", "inf", "-inf")."""
+    """The report as strict JSON (:data:`SCHEMA`; a non-finite number is null, see
+    :meth:`trtnet.compare.Comparison.to_dict`)."""
     doc = {
+        "schema": SCHEMA,
         "model": report.model,
         "reference": report.reference,
         "dtype": report.dtype,
