@@ -48,6 +48,8 @@ examples:
   trtnet build models/digits.py:digits --weights weights/digits.safetensors -o digits_int8.engine \\
       --dtype int8 --calibration samples.npz --calibration-method entropy --save-scales scales.json
   (--dtype fp8 also needs FP8 targets: --compute-capability SM89,SM120)
+  trtnet build models/digits.py:digits --weights weights/digits.safetensors -o digits.engine --json - \\
+      | python -m json.tool
 
 exit codes: 0 built, 1 TensorRT could not build the engine, 2 bad arguments, model, weights or inputs.
 """
@@ -173,10 +175,10 @@ def _build_json(args: argparse.Namespace, model: Module, net: Network, size: int
     network, backend = net.network, net.graph.backend
     specs = {spec.name: spec for spec in net.inputs}
     cache = engine_cache.active()
-    outcome = None if cache is None or cache.last is None else cache.last
+    last = None if cache is None else cache.last  # ("hit" | "miss", key) of this build's lookup
     return {
         "schema": BUILD_SCHEMA, "model": args.model, "model_class": type(model).__name__, "weights": args.weights,
-        "dtype": args.dtype, "output": os.fspath(args.output), "engine_bytes": size,
+        "dtype": args.dtype, "output": args.output, "engine_bytes": size,
         "inputs": [dict(_tensor_json(network.get_input(i)),
                         profile={k: list(v) for k, v in specs[network.get_input(i).name].profile_shapes().items()})
                    for i in range(network.num_inputs)],
@@ -185,8 +187,7 @@ def _build_json(args: argparse.Namespace, model: Module, net: Network, size: int
         "timing": {**timing, "total": timing["trace"] + timing["build"]},
         "backend": {"name": backend.name, "version": backend.version},
         "compute_capabilities": list(config.compute_capabilities),
-        "cache": None if outcome is None else {"hit": outcome[0] == "hit", "key": outcome[1],
-                                               "folder": os.fspath(cache.folder)},
+        "cache": None if last is None else {"hit": last[0] == "hit", "key": last[1], "folder": os.fspath(cache.folder)},
     }
 
 
@@ -309,7 +310,8 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="declare or override an input, e.g. input:fp32:1x3x64x64; repeatable")
     parser.add_argument("--save-inputs", metavar="FILE", help="write the inputs used (.npz or .safetensors)")
     parser.add_argument("--load-inputs", metavar="FILE", help="read the inputs (.npz or .safetensors) instead of random ones")
-    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON (- : JSON on stdout, the table on stderr)")
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON (schema trtnet.check/1; "
+                                                     "- : JSON on stdout, the table on stderr)")
     add_html_argument(parser)
     parser.add_argument("--log-level", choices=("error", "warning", "info", "verbose"), default="error",
                         help="TensorRT messages shown on stderr (default: error)")
@@ -390,7 +392,8 @@ def add_inspect_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Show a trtnet model as TensorRT will see it, or read a serialized engine.",
         epilog=INSPECT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_arguments(parser)
-    parser.add_argument("--json", metavar="FILE", help="write the listing as JSON (- : on stdout, the table on stderr)")
+    parser.add_argument("--json", metavar="FILE", help="write the listing as JSON (schema trtnet.inspect/1; "
+                                                     "- : on stdout, the table on stderr)")
     parser.set_defaults(run=run_inspect)
 
 
