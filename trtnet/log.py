@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import sys
 import time
@@ -18,6 +19,27 @@ LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.IN
 
 #: On a machine without a usable GPU TensorRT follows every error with this line: noise, not the cause.
 CUDA_DRIVER_NOISE = "cudaError 35"
+
+
+def without_gc(callback: Any) -> Any:
+    """Run a TensorRT callback with Python's garbage collector paused.
+
+    TensorRT calls the logger and the progress monitor while holding its own locks (``createInferBuilder``
+    logs under one). A collection triggered by the callback's allocations may free an unreachable TensorRT
+    object (a builder of an earlier, dropped graph) whose destructor takes the same lock: a deadlock, seen
+    in the test suite. Collection resumes when the callback returns."""
+
+    @functools.wraps(callback)
+    def paused(*args: Any) -> Any:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return callback(*args)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
 
 
 def make_logger(level: str = "warning") -> Any:
@@ -51,6 +73,7 @@ def _routed_logger() -> Any:
             self.threshold = logging.WARNING
             self._last_was_error = False
 
+        @without_gc
         def log(self, severity: Any, msg: str) -> None:
             py_level = severity_to_level.get(severity, logging.INFO)
             is_error = py_level >= logging.ERROR
@@ -93,10 +116,12 @@ def make_progress_monitor(stream: Any = None, draw: bool = True) -> Any:
             trt.IProgressMonitor.__init__(self)
             self.phases: dict[str, tuple[int, float]] = {}
 
+        @without_gc
         def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
             self.phases[phase_name] = (max(num_steps, 1), time.perf_counter())
             self._draw(phase_name, 0)
 
+        @without_gc
         def step_complete(self, phase_name: str, step: int) -> bool:
             if interrupts.requested():
                 if draw and self.phases:  # end the bar's line before the "interrupted" message
@@ -106,6 +131,7 @@ def make_progress_monitor(stream: Any = None, draw: bool = True) -> Any:
             self._draw(phase_name, step + 1)
             return True
 
+        @without_gc
         def phase_finish(self, phase_name: str) -> None:
             total, start = self.phases.get(phase_name, (1, time.perf_counter()))
             self._draw(phase_name, total, done=f" {time.perf_counter() - start:.1f}s\n")
