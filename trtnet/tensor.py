@@ -36,6 +36,11 @@ class Tensor:
         return tuple(self.itensor.shape)
 
     @property
+    def static_shape(self) -> tuple[int, ...]:
+        """The build-time shape, -1 for each dynamic dimension (what lowerings validate against)."""
+        return tuple(self.itensor.shape)
+
+    @property
     def dtype(self) -> dtypes.DType:
         return dtypes.from_trt(self.itensor.dtype)
 

@@ -122,7 +122,7 @@ def prepend_ones(x: Tensor, count: int) -> Tensor:
         return x
     from trtnet.functional.shape import reshape
 
-    return reshape(x, (1,) * count + x.shape)
+    return reshape(x, (1,) * count + x.static_shape)
 
 
 def broadcast_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
@@ -136,7 +136,7 @@ def broadcast_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
                           "cast one with .to()")
     rank = max(a.ndim, b.ndim)
     a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
-    for da, db in zip(a.shape, b.shape):
+    for da, db in zip(a.static_shape, b.static_shape):
         if da != db and 1 not in (da, db) and -1 not in (da, db):
-            raise ShapeError(f"{op}: shapes {a.shape} and {b.shape} don't broadcast")
+            raise ShapeError(f"{op}: shapes {a.static_shape} and {b.static_shape} don't broadcast")
     return a, b

@@ -80,7 +80,7 @@ def _repeat_heads(x: Tensor, repeats: int) -> Tensor:
     """``x.repeat_interleave(repeats, dim=-3)``."""
     if repeats == 1:
         return x
-    shape = list(x.shape)
+    shape = list(x.static_shape)
     heads = shape[-3]
     grown = expand(unsqueeze(x, -3), [*shape[:-3], heads, repeats, *shape[-2:]])
     dims = [*shape[:-3], heads * repeats, *shape[-2:]]
@@ -103,15 +103,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             raise TrtnetError(f"scaled_dot_product_attention: {name} must be a trtnet Tensor")
     if key.dtype is not query.dtype or value.dtype is not query.dtype:
         raise TrtnetError("scaled_dot_product_attention: query, key and value must have one dtype")
-    if query.shape[-1] != key.shape[-1]:
-        raise ShapeError(f"scaled_dot_product_attention: query {query.shape} and key {key.shape} differ in E")
-    length, source = query.shape[-2], key.shape[-2]
+    if query.static_shape[-1] != key.static_shape[-1]:
+        raise ShapeError(f"scaled_dot_product_attention: query {query.static_shape} and key {key.static_shape} differ in E")
+    length, source = query.static_shape[-2], key.static_shape[-2]
     if enable_gqa and query.ndim >= 3:
-        hq, hkv = query.shape[-3], key.shape[-3]
-        if hq % hkv or hq % value.shape[-3]:
+        hq, hkv = query.static_shape[-3], key.static_shape[-3]
+        if hq % hkv or hq % value.static_shape[-3]:
             raise ShapeError(f"enable_gqa: {hq} query heads are not a multiple of the key/value heads {hkv}")
-        key, value = _repeat_heads(key, hq // hkv), _repeat_heads(value, hq // value.shape[-3])
-    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+        key, value = _repeat_heads(key, hq // hkv), _repeat_heads(value, hq // value.static_shape[-3])
+    factor = 1.0 / math.sqrt(query.static_shape[-1]) if scale is None else float(scale)
     allow = additive = None
     if is_causal:
         if -1 in (length, source):
@@ -154,11 +154,11 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         if key_padding_mask is not None:
             key_padding_mask = unsqueeze(key_padding_mask, 0)
     if query.ndim != 3 or key.ndim != 3 or value.ndim != 3:
-        raise ShapeError(f"MultiheadAttention expects 3-D (or 2-D unbatched) inputs, got {query.shape}, "
-                         f"{key.shape}, {value.shape}")
+        raise ShapeError(f"MultiheadAttention expects 3-D (or 2-D unbatched) inputs, got {query.static_shape}, "
+                         f"{key.static_shape}, {value.static_shape}")
     if not batch_first:  # work batch-first: (N, L, E)
         query, key, value = shared(lambda t: permute(t, (1, 0, 2)))
-    embed = query.shape[-1]
+    embed = query.static_shape[-1]
     if embed == -1 or embed % num_heads:
         raise ShapeError(f"MultiheadAttention: embed_dim {embed} must be static and divisible by num_heads {num_heads}")
     head = embed // num_heads
@@ -183,13 +183,13 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         v = _project(value, v_proj_weight, biases[2])
 
     def heads(t: Tensor) -> Tensor:  # (N, L, E) -> (N, H, L, head)
-        n, length = t.shape[0], t.shape[1]
+        n, length = t.static_shape[0], t.static_shape[1]
         dims = [n, length, num_heads, head]
         split = reshape_to("split_heads", t, dims, [0 if n == -1 else None, 1 if length == -1 else None, None, None])
         return permute(split, (0, 2, 1, 3))
 
     q, k, v = heads(q), heads(k), heads(v)
-    batch, length, source = query.shape[0], query.shape[1], key.shape[1]
+    batch, length, source = query.static_shape[0], query.static_shape[1], key.static_shape[1]
 
     additive = None
     if attn_mask is not None:
@@ -197,24 +197,24 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         if mask.ndim == 3:  # (N * H, L, S) -> (N, H, L, S)
             if batch == -1:
                 raise ShapeError("MultiheadAttention: a 3-D attn_mask needs a static batch size")
-            if mask.shape[0] != batch * num_heads:
-                raise ShapeError(f"attn_mask {mask.shape}: expected ({batch * num_heads}, {length}, {source})")
+            if mask.static_shape[0] != batch * num_heads:
+                raise ShapeError(f"attn_mask {mask.static_shape}: expected ({batch * num_heads}, {length}, {source})")
             mask = reshape_to("attn_mask", mask, [batch, num_heads, length, source], [None] * 4)
         elif mask.ndim != 2:
-            raise ShapeError(f"attn_mask must be 2-D (L, S) or 3-D (N * num_heads, L, S), got {mask.shape}")
+            raise ShapeError(f"attn_mask must be 2-D (L, S) or 3-D (N * num_heads, L, S), got {mask.static_shape}")
         additive = mask
     if key_padding_mask is not None:
         if key_padding_mask.ndim != 2:
-            raise ShapeError(f"key_padding_mask must be (N, S), got {key_padding_mask.shape}")
+            raise ShapeError(f"key_padding_mask must be (N, S), got {key_padding_mask.static_shape}")
         padding = _additive(key_padding_mask, q.dtype, False, "key_padding_mask")
-        n = padding.shape[0]
-        padding = reshape_to("key_padding_mask", padding, [n, 1, 1, padding.shape[1]],
+        n = padding.static_shape[0]
+        padding = reshape_to("key_padding_mask", padding, [n, 1, 1, padding.static_shape[1]],
                              [0 if n == -1 else None, None, None, None])
         additive = padding if additive is None else add(additive, padding)
 
     attended, weights = attention(q, k, v, additive=additive, scale=1.0 / math.sqrt(head), safe=not need_weights)
     merged = permute(attended, (0, 2, 1, 3))  # (N, L, H, head)
-    n, length = merged.shape[0], merged.shape[1]
+    n, length = merged.static_shape[0], merged.static_shape[1]
     merged = reshape_to("merge_heads", merged, [n, length, embed],
                         [0 if n == -1 else None, 1 if length == -1 else None, None])
     output = out_proj(merged)

@@ -35,11 +35,11 @@ def conv2d(input: Tensor, weight: Parameter | np.ndarray, bias: Parameter | np.n
     """``torch.nn.functional.conv2d`` on an NCHW tensor; weight ``[K, C/groups, R, S]``."""
     kernel_values, _ = parameter_values(weight, "weight")
     if kernel_values.ndim != 4 or input.ndim != 4:
-        raise ShapeError(f"conv2d wants a 4-D input and weight, got input {input.shape} and weight {kernel_values.shape}")
+        raise ShapeError(f"conv2d wants a 4-D input and weight, got input {input.static_shape} and weight {kernel_values.shape}")
     check_groups("conv2d", groups)
     out_channels, in_per_group, kh, kw = kernel_values.shape
-    if input.shape[1] != in_per_group * groups:
-        raise ShapeError(f"conv2d: input has {input.shape[1]} channels but weight {kernel_values.shape} "
+    if input.static_shape[1] != in_per_group * groups:
+        raise ShapeError(f"conv2d: input has {input.static_shape[1]} channels but weight {kernel_values.shape} "
                          f"with groups={groups} expects {in_per_group * groups}")
     if out_channels % groups:
         raise ShapeError(f"conv2d: given groups={groups}, expected weight to be divisible by {groups} at "
@@ -49,7 +49,7 @@ def conv2d(input: Tensor, weight: Parameter | np.ndarray, bias: Parameter | np.n
                  dilation)
     pre, post = conv_padding(padding, (kh, kw), stride, dilation)
     check_kernel_fits("conv2d", [d * (k - 1) + 1 for k, d in zip((kh, kw), dilation)],
-                      [n + a + b if n > 0 else -1 for n, a, b in zip(input.shape[2:], pre, post)])
+                      [n + a + b if n > 0 else -1 for n, a, b in zip(input.static_shape[2:], pre, post)])
     g = graph.current()
     layer = quantized_convolution("conv2d", input, weight, lambda x, kernel: g.network.add_convolution_nd(
         x.itensor, out_channels, (kh, kw), kernel, weights_for(bias, input.dtype, "bias")))

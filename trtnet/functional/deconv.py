@@ -35,11 +35,11 @@ def conv_transpose2d(input: Tensor, weight: Parameter | np.ndarray, bias: Parame
     """``torch.nn.functional.conv_transpose2d`` on NCHW; weight ``[C_in, C_out/groups, kh, kw]``."""
     kernel_values, _ = parameter_values(weight, "weight")
     if kernel_values.ndim != 4 or input.ndim != 4:
-        raise ShapeError(f"conv_transpose2d wants a 4-D input and weight, got input {input.shape} "
+        raise ShapeError(f"conv_transpose2d wants a 4-D input and weight, got input {input.static_shape} "
                          f"and weight {kernel_values.shape}")
     in_channels, out_per_group, kh, kw = kernel_values.shape
-    if input.shape[1] != in_channels:
-        raise ShapeError(f"conv_transpose2d: input has {input.shape[1]} channels but weight "
+    if input.static_shape[1] != in_channels:
+        raise ShapeError(f"conv_transpose2d: input has {input.static_shape[1]} channels but weight "
                          f"{kernel_values.shape} ([C_in, C_out/groups, kh, kw]) expects {in_channels}")
     check_groups("conv_transpose2d", groups)
     if in_channels % groups:

@@ -48,7 +48,7 @@ def reshape_to(op: str, x: Tensor, dims: Sequence[int], sources: Sequence[int | 
     for k, (d, src) in enumerate(zip(dims, sources)):
         if d != -1:
             if d == 0:
-                raise ShapeError(f"{op}: zero-sized dims are not supported with a dynamic input {x.shape}")
+                raise ShapeError(f"{op}: zero-sized dims are not supported with a dynamic input {x.static_shape}")
             spec.append(d)
         elif src == k:
             spec.append(0)
@@ -56,9 +56,9 @@ def reshape_to(op: str, x: Tensor, dims: Sequence[int], sources: Sequence[int | 
             inferred += 1
             spec.append(-1)
     if inferred > 1:
-        raise ShapeError(f"{op}: {x.shape} -> {tuple(dims)} moves more than one dynamic dim; "
+        raise ShapeError(f"{op}: {x.static_shape} -> {tuple(dims)} moves more than one dynamic dim; "
                          "TensorRT can infer only one")
-    if list(dims) == list(x.shape) and all(s in (k, None) for k, s in enumerate(sources)):
+    if list(dims) == list(x.static_shape) and all(s in (k, None) for k, s in enumerate(sources)):
         return x
     return shuffle(op, x, reshape_dims=spec, zero_copies_input=True)
 
@@ -66,9 +66,9 @@ def reshape_to(op: str, x: Tensor, dims: Sequence[int], sources: Sequence[int | 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """``torch.unsqueeze``: a size-1 dim at ``dim`` (in ``[-rank-1, rank]``)."""
     d = normalize_dim(dim, x.ndim + 1)
-    dims = list(x.shape[:d]) + [1] + list(x.shape[d:])
+    dims = list(x.static_shape[:d]) + [1] + list(x.static_shape[d:])
     sources = list(range(d)) + [None] + list(range(d, x.ndim))
-    return reshape_to("unsqueeze", x, dims, [s if s is not None and x.shape[s] == -1 else None for s in sources])
+    return reshape_to("unsqueeze", x, dims, [s if s is not None and x.static_shape[s] == -1 else None for s in sources])
 
 
 def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
@@ -76,15 +76,15 @@ def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
 
     Dynamic dims are never dropped (their size is unknown while building)."""
     if dim is None:
-        drop = {i for i, d in enumerate(x.shape) if d == 1}
+        drop = {i for i, d in enumerate(x.static_shape) if d == 1}
     else:
         wanted = [dim] if isinstance(dim, int) else list(dim)
         drop = {normalize_dim(d, max(x.ndim, 1)) for d in wanted}
-        drop = {d for d in drop if d < x.ndim and x.shape[d] == 1}
+        drop = {d for d in drop if d < x.ndim and x.static_shape[d] == 1}
     if not drop:
         return x
     kept = [i for i in range(x.ndim) if i not in drop]
-    return reshape_to("squeeze", x, [x.shape[i] for i in kept], [i if x.shape[i] == -1 else None for i in kept])
+    return reshape_to("squeeze", x, [x.static_shape[i] for i in kept], [i if x.static_shape[i] == -1 else None for i in kept])
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -93,7 +93,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise TrtnetError("stack needs at least one tensor")
     for t in tensors[1:]:
-        if t.shape != tensors[0].shape:
-            raise ShapeError(f"stack expects tensors of equal shape, got {tensors[0].shape} and {t.shape}")
+        if t.static_shape != tensors[0].shape:
+            raise ShapeError(f"stack expects tensors of equal shape, got {tensors[0].shape} and {t.static_shape}")
     d = normalize_dim(dim, tensors[0].ndim + 1)
     return cat([unsqueeze(t, d) for t in tensors], d)

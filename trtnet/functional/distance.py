@@ -45,9 +45,9 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     if not x1.dtype.is_float or x1.dtype is not x2.dtype:
         raise TrtnetError(f"cdist: x1 and x2 must be float tensors of one dtype, got {x1.dtype.name} and {x2.dtype.name}")
     if x1.ndim < 2 or x2.ndim < 2:
-        raise ShapeError(f"cdist: x1 {x1.shape} and x2 {x2.shape} must have at least 2 dims ([..., rows, features])")
-    if -1 not in (x1.shape[-1], x2.shape[-1]) and x1.shape[-1] != x2.shape[-1]:
-        raise ShapeError(f"cdist: x1 {x1.shape} and x2 {x2.shape} must have the same number of features (last dim)")
+        raise ShapeError(f"cdist: x1 {x1.static_shape} and x2 {x2.static_shape} must have at least 2 dims ([..., rows, features])")
+    if -1 not in (x1.static_shape[-1], x2.static_shape[-1]) and x1.static_shape[-1] != x2.static_shape[-1]:
+        raise ShapeError(f"cdist: x1 {x1.static_shape} and x2 {x2.static_shape} must have the same number of features (last dim)")
     p = float(p)
     if math.isnan(p) or p < 0:
         raise TrtnetError(f"cdist: p must be >= 0 (or inf), got {p}")
@@ -55,7 +55,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         raise TrtnetError(f"cdist: compute_mode must be one of {_COMPUTE_MODES}, got {compute_mode!r}")
     rank = max(x1.ndim, x2.ndim)
     x1, x2 = prepend_ones(x1, rank - x1.ndim), prepend_ones(x2, rank - x2.ndim)
-    rows1, rows2 = x1.shape[-2], x2.shape[-2]
+    rows1, rows2 = x1.static_shape[-2], x2.static_shape[-2]
     if p == 2.0 and (compute_mode == "use_mm_for_euclid_dist" or (
             compute_mode == "use_mm_for_euclid_dist_if_necessary" and (rows1 > 25 or rows2 > 25 or -1 in (rows1, rows2)))):
         return _euclidean_mm(x1, x2)

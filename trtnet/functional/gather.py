@@ -22,7 +22,7 @@ def gather(op: str, x: Tensor, indices: Tensor, axis: int, mode: str = "default"
     if mode not in ("default", "element"):
         raise TrtnetError(f"{op}: gather mode must be 'default' or 'element', got {mode!r}")
     if mode == "element" and indices.ndim != x.ndim:
-        raise ShapeError(f"{op}: element gather needs indices of the input's rank, got {indices.shape} for {x.shape}")
+        raise ShapeError(f"{op}: element gather needs indices of the input's rank, got {indices.static_shape} for {x.static_shape}")
     layer = graph.current().network.add_gather(x.itensor, indices.itensor, normalize_dim(axis, x.ndim))
     if mode == "element":
         layer.mode = graph.current().backend.trt.GatherMode.ELEMENT
@@ -47,5 +47,5 @@ def embedding(input: Tensor, weight: Parameter | np.ndarray, padding_idx: int | 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """``torch.index_select`` with a 1-D integer index tensor."""
     if isinstance(index, Tensor) and index.ndim != 1:
-        raise ShapeError(f"index_select: index must be 1-D, got {index.shape}")
+        raise ShapeError(f"index_select: index must be 1-D, got {index.static_shape}")
     return gather("index_select", input, index, dim)

@@ -29,10 +29,10 @@ def strided_slice(op: str, x: Tensor, start: Sequence[int], size: Sequence[int],
 
     ``size[d] == -1`` keeps the dynamic dim ``d`` whole (needs start 0 and stride 1), unless ``runtime_size``
     (an int64 shape tensor) gives the output size at run time."""
-    for d, (n, s0, n_out, st) in enumerate(zip(x.shape, start, size, stride)):
+    for d, (n, s0, n_out, st) in enumerate(zip(x.static_shape, start, size, stride)):
         keeps_whole = n == -1 and n_out == -1 and s0 == 0 and st == 1
         if runtime_size is None and (n == -1 or n_out == -1) and not keeps_whole:
-            raise ShapeError(f"{op}: dim {d} of {x.shape} is dynamic; it can only be kept whole")
+            raise ShapeError(f"{op}: dim {d} of {x.static_shape} is dynamic; it can only be kept whole")
     g = graph.current()
     static_size = [0 if n == -1 else n for n in size]
     layer = g.network.add_slice(x.itensor, tuple(start), tuple(static_size), tuple(stride))
@@ -47,7 +47,7 @@ def strided_slice(op: str, x: Tensor, start: Sequence[int], size: Sequence[int],
 
 
 def _whole(x: Tensor) -> tuple[list[int], list[int], list[int]]:
-    return [0] * x.ndim, list(x.shape), [1] * x.ndim
+    return [0] * x.ndim, list(x.static_shape), [1] * x.ndim
 
 
 # ---- indexing -------------------------------------------------------------------------------
@@ -81,18 +81,18 @@ def getitem(x: Tensor, index: Any) -> Tensor:
             dims.append(1)
             sources.append(None)
             continue
-        n = x.shape[d]
+        n = x.static_shape[d]
         if isinstance(item, (int, np.integer)):
             i = int(item)
             if n == -1:
-                raise ShapeError(f"x[{index!r}]: integer index into dynamic dim {d} of {x.shape}")
+                raise ShapeError(f"x[{index!r}]: integer index into dynamic dim {d} of {x.static_shape}")
             if not -n <= i < n:
                 raise IndexError(f"index {i} is out of bounds for dim {d} with size {n}")
             start[d], size[d] = i % n, 1
         else:
             if n == -1:
                 if item != builtins.slice(None):
-                    raise ShapeError(f"x[{index!r}]: dim {d} of {x.shape} is dynamic; only ':' is supported there")
+                    raise ShapeError(f"x[{index!r}]: dim {d} of {x.static_shape} is dynamic; only ':' is supported there")
                 dims.append(-1)
                 sources.append(d)
             else:
@@ -112,9 +112,9 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     """``torch.narrow``: ``length`` elements of ``dim`` from ``start`` (negative counts from the end)."""
     d = normalize_dim(dim, x.ndim)
-    n = x.shape[d]
+    n = x.static_shape[d]
     if n == -1:
-        raise ShapeError(f"narrow: dim {dim} of {x.shape} is dynamic")
+        raise ShapeError(f"narrow: dim {dim} of {x.static_shape} is dynamic")
     begin = start + n if start < 0 else start
     if not (0 <= begin <= n and 0 <= length and begin + length <= n):
         raise IndexError(f"narrow: start {start} + length {length} exceeds dim {dim} of size {n}")
@@ -128,9 +128,9 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """``torch.split``: pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
     d = normalize_dim(dim, x.ndim)
-    n = x.shape[d]
+    n = x.static_shape[d]
     if n == -1:
-        raise ShapeError(f"split: dim {dim} of {x.shape} is dynamic")
+        raise ShapeError(f"split: dim {dim} of {x.static_shape} is dynamic")
     if isinstance(split_size_or_sections, (int, np.integer)):
         step = int(split_size_or_sections)
         if step <= 0:
@@ -139,7 +139,7 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n or any(s < 0 for s in sizes):
-            raise ShapeError(f"split: sizes {sizes} don't add up to {n} (dim {dim} of {x.shape})")
+            raise ShapeError(f"split: sizes {sizes} don't add up to {n} (dim {dim} of {x.static_shape})")
     pieces, begin = [], 0
     for s in sizes:
         starts, size, stride = _whole(x)
@@ -153,9 +153,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``torch.chunk``: pieces of ``ceil(n / chunks)`` (so possibly fewer than ``chunks``)."""
     if chunks <= 0:
         raise ValueError(f"chunk expects chunks > 0, got {chunks}")
-    n = x.shape[normalize_dim(dim, x.ndim)]
+    n = x.static_shape[normalize_dim(dim, x.ndim)]
     if n == -1:
-        raise ShapeError(f"chunk: dim {dim} of {x.shape} is dynamic")
+        raise ShapeError(f"chunk: dim {dim} of {x.static_shape} is dynamic")
     return split(x, max(math.ceil(n / chunks), 1), dim)
 
 
@@ -172,15 +172,15 @@ def expand(x: Tensor, sizes: Sequence[int]) -> Tensor:
     """``Tensor.expand``: size-1 dims repeated (stride 0); -1 keeps a dim; new dims go in front."""
     sizes = [int(s) for s in sizes]
     if len(sizes) < x.ndim:
-        raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of rank {x.ndim} ({x.shape})")
+        raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of rank {x.ndim} ({x.static_shape})")
     extra = len(sizes) - x.ndim
     if any(s == -1 for s in sizes[:extra]):
         raise ShapeError(f"expand {tuple(sizes)}: -1 is not allowed for the new leading dims")
     if extra:
-        shape = [1] * extra + list(x.shape)
+        shape = [1] * extra + list(x.static_shape)
         x = reshape_to("expand", x, shape, [i - extra if d == -1 else None for i, d in enumerate(shape)])
     target, stride = [], []
-    for d, (n, s) in enumerate(zip(x.shape, sizes)):
+    for d, (n, s) in enumerate(zip(x.static_shape, sizes)):
         if s == -1 or s == n:
             target.append(n)
             stride.append(1)
@@ -188,7 +188,7 @@ def expand(x: Tensor, sizes: Sequence[int]) -> Tensor:
             target.append(s)
             stride.append(0)
         else:
-            raise ShapeError(f"expand: dim {d} of {x.shape} has size {n}, can't expand it to {s} (only size-1 dims)")
+            raise ShapeError(f"expand: dim {d} of {x.static_shape} has size {n}, can't expand it to {s} (only size-1 dims)")
     if stride == [1] * x.ndim:
         return x
     return strided_slice("expand", x, [0] * x.ndim, target, stride)
@@ -196,20 +196,20 @@ def expand(x: Tensor, sizes: Sequence[int]) -> Tensor:
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
     """``Tensor.expand_as``: ``x`` broadcast to ``other``'s shape, read at run time where ``other`` has
-    dynamic dims (``x.expand(other.shape)`` would take their -1 for "keep the size")."""
-    if -1 not in other.shape:
-        return expand(x, other.shape)
+    dynamic dims (``x.expand(other.static_shape)`` would take their -1 for "keep the size")."""
+    if -1 not in other.static_shape:
+        return expand(x, other.static_shape)
     extra = other.ndim - x.ndim
     if extra < 0:
-        raise ShapeError(f"expand_as: {x.shape} has more dims than {other.shape}")
+        raise ShapeError(f"expand_as: {x.static_shape} has more dims than {other.static_shape}")
     if extra:
-        shape = [1] * extra + list(x.shape)
+        shape = [1] * extra + list(x.static_shape)
         x = reshape_to("expand_as", x, shape, [i - extra if d == -1 else None for i, d in enumerate(shape)])
-    for d, (n, m) in enumerate(zip(x.shape, other.shape)):
+    for d, (n, m) in enumerate(zip(x.static_shape, other.static_shape)):
         if n != 1 and n != m:
-            raise ShapeError(f"expand_as: dim {d} of {x.shape} can't be expanded to {other.shape}")
-    stride = [0 if n == 1 and m != 1 else 1 for n, m in zip(x.shape, other.shape)]
-    return strided_slice("expand_as", x, [0] * x.ndim, list(other.shape), stride, runtime_size=shape_of(other))
+            raise ShapeError(f"expand_as: dim {d} of {x.static_shape} can't be expanded to {other.static_shape}")
+    stride = [0 if n == 1 and m != 1 else 1 for n, m in zip(x.static_shape, other.static_shape)]
+    return strided_slice("expand_as", x, [0] * x.ndim, list(other.static_shape), stride, runtime_size=shape_of(other))
 
 
 def repeat(x: Tensor, repeats: Sequence[int]) -> Tensor:
@@ -222,13 +222,13 @@ def repeat(x: Tensor, repeats: Sequence[int]) -> Tensor:
                          "with negative dimension)")
     extra = len(repeats) - x.ndim
     if extra:
-        shape = [1] * extra + list(x.shape)
+        shape = [1] * extra + list(x.static_shape)
         x = reshape_to("repeat", x, shape, [i - extra if d == -1 else None for i, d in enumerate(shape)])
-    if any(n == -1 and r != 1 for n, r in zip(x.shape, repeats)):
-        raise ShapeError(f"repeat {tuple(repeats)}: a dynamic dim of {x.shape} can't be repeated")
+    if any(n == -1 and r != 1 for n, r in zip(x.static_shape, repeats)):
+        raise ShapeError(f"repeat {tuple(repeats)}: a dynamic dim of {x.static_shape} can't be repeated")
     if all(r == 1 for r in repeats):
         return x
-    target = [n if n == -1 else n * r for n, r in zip(x.shape, repeats)]
+    target = [n if n == -1 else n * r for n, r in zip(x.static_shape, repeats)]
     return strided_slice("repeat", x, [0] * x.ndim, target, [1] * x.ndim, mode="wrap")
 
 
@@ -250,14 +250,14 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         dims = len(pad) // 2
         if not 2 <= input.ndim <= 5 or dims not in (input.ndim - 2, input.ndim - 1) or not 1 <= dims <= 3:
             raise ShapeError(f"pad: mode={mode!r} pads the last 1-3 dims of a 2-D to 5-D input, leaving the batch "
-                             f"and channel dims (as PyTorch); got {dims} dims to pad for input {input.shape}")
+                             f"and channel dims (as PyTorch); got {dims} dims to pad for input {input.static_shape}")
     starts, size, stride = _whole(input)
     for k in range(len(pad) // 2):
         d = input.ndim - 1 - k
         before, after = pad[2 * k], pad[2 * k + 1]
-        n = input.shape[d]
+        n = input.static_shape[d]
         if (before or after) and n == -1:
-            raise ShapeError(f"pad: dim {d} of {input.shape} is dynamic and can't be padded")
+            raise ShapeError(f"pad: dim {d} of {input.static_shape} is dynamic and can't be padded")
         if mode == "reflect" and (before >= n or after >= n):
             raise ShapeError(f"pad: reflect padding ({before}, {after}) must be smaller than dim {d} of size {n}")
         if n + before + after < 0:
@@ -281,10 +281,10 @@ def _crop_then_wrap(x: Tensor, pad: Sequence[int]) -> Tensor:
     crop_starts, crop_size, stride = _whole(x)
     for k in range(len(pad) // 2):
         d, before, after = x.ndim - 1 - k, pad[2 * k], pad[2 * k + 1]
-        crop_starts[d], crop_size[d] = max(-before, 0), x.shape[d] + min(before, 0) + min(after, 0)
+        crop_starts[d], crop_size[d] = max(-before, 0), x.static_shape[d] + min(before, 0) + min(after, 0)
     cropped = strided_slice("pad", x, crop_starts, crop_size, stride)
     starts, size, stride = _whole(cropped)
     for k in range(len(pad) // 2):
         d, before, after = x.ndim - 1 - k, max(pad[2 * k], 0), max(pad[2 * k + 1], 0)
-        starts[d], size[d] = -before, cropped.shape[d] + before + after
+        starts[d], size[d] = -before, cropped.static_shape[d] + before + after
     return strided_slice("pad", cropped, starts, size, stride, mode="wrap")

@@ -29,15 +29,15 @@ def matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False) -> Tensor:
     elif not a_vector and not b_vector:
         rank = max(a.ndim, b.ndim)
         a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
-    k_a = a.shape[-1]
-    k_b = b.shape[-1 if b_vector or transpose_b else -2]
+    k_a = a.static_shape[-1]
+    k_b = b.static_shape[-1 if b_vector or transpose_b else -2]
     if -1 not in (k_a, k_b) and k_a != k_b:
-        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape}{' (b transposed)' if transpose_b else ''} don't match")
-    batch_a = a.shape[:-1] if a_vector else a.shape[:-2]
-    batch_b = b.shape[:-1] if b_vector else b.shape[:-2]
+        raise ShapeError(f"matmul: shapes {a.static_shape} and {b.static_shape}{' (b transposed)' if transpose_b else ''} don't match")
+    batch_a = a.static_shape[:-1] if a_vector else a.static_shape[:-2]
+    batch_b = b.static_shape[:-1] if b_vector else b.static_shape[:-2]
     for da, db in zip(batch_a, batch_b):
         if da != db and 1 not in (da, db) and -1 not in (da, db):
-            raise ShapeError(f"matmul: batch dims of {a.shape} and {b.shape} don't broadcast")
+            raise ShapeError(f"matmul: batch dims of {a.static_shape} and {b.static_shape} don't broadcast")
     a, b = quantized_matmul_operands(a, b, transpose_b)
     layer = graph.current().network.add_matrix_multiply(a.itensor, op_a, b.itensor, op_b)
     return out(graph.current().add("matmul", layer))
@@ -47,7 +47,7 @@ def linear(input: Tensor, weight: Parameter | np.ndarray, bias: Parameter | np.n
     """``x @ weight.T + bias`` over any number of leading dims; weight stored ``[out, in]`` as in PyTorch."""
     values, weight_dtype = parameter_values(weight, "weight")
     check_same_dtype(weight_dtype, input.dtype, "weight")
-    if input.shape[-1] not in (-1, values.shape[1]):
-        raise ShapeError(f"linear: input features {input.shape[-1]} but weight is {values.shape} ([out, in])")
+    if input.static_shape[-1] not in (-1, values.shape[1]):
+        raise ShapeError(f"linear: input features {input.static_shape[-1]} but weight is {values.shape} ([out, in])")
     result = matmul(input, as_tensor(weight, like=input), transpose_b=True)
     return result if bias is None else add(result, as_tensor(bias, like=result))

@@ -24,7 +24,7 @@ def batch_norm(input: Tensor, running_mean: Weight, running_var: Weight, weight:
         raise TrtnetError("batch_norm: training=True normalises with batch statistics; TensorRT builds inference "
                           "engines, so trtnet uses the running statistics (training=False)")
     if input.ndim < 3:
-        raise ShapeError(f"batch_norm wants an input of rank >= 3 (N, C, ...), got {input.shape}")
+        raise ShapeError(f"batch_norm wants an input of rank >= 3 (N, C, ...), got {input.static_shape}")
     check_same_dtype(parameter_values(running_mean, "running_mean")[1], input.dtype, "running_mean")
     mean, var = _loaded(running_mean, "running_mean"), _loaded(running_var, "running_var")
     gamma = _loaded(weight, "weight") if weight is not None else np.ones_like(var)

@@ -65,8 +65,8 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Wei
     """``torch.nn.functional.layer_norm`` over the trailing ``normalized_shape`` dims."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(int(d) for d in normalized_shape)
     k = len(shape)
-    if k == 0 or k > input.ndim or tuple(input.shape[input.ndim - k:]) != shape:
-        raise ShapeError(f"layer_norm: normalized_shape {shape} doesn't match the trailing dims of {input.shape}")
+    if k == 0 or k > input.ndim or tuple(input.static_shape[input.ndim - k:]) != shape:
+        raise ShapeError(f"layer_norm: normalized_shape {shape} doesn't match the trailing dims of {input.static_shape}")
     count = int(np.prod(shape))
     full = (1,) * (input.ndim - k) + shape
     scale = _affine(weight, 1.0, count, input.dtype, "weight").reshape(full)
@@ -80,8 +80,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Weight | None = None, bia
     """``torch.nn.functional.group_norm`` on ``(N, C, *)``: statistics per sample and group of C/G channels,
     affine per channel."""
     if input.ndim < 2:
-        raise ShapeError(f"group_norm expects an input of shape (N, C, *), got {input.shape}")
-    channels = input.shape[1]
+        raise ShapeError(f"group_norm expects an input of shape (N, C, *), got {input.static_shape}")
+    channels = input.static_shape[1]
     if channels == -1:
         raise ShapeError("group_norm: the channel dim must be static")
     if num_groups <= 0 or channels % num_groups:

@@ -145,10 +145,10 @@ def where(condition: Tensor, input: Any, other: Any, *, dtype: dtypes.DType | No
         raise TrtnetError(f"where: branches are {a.dtype.name} and {b.dtype.name}; networks are strongly typed, "
                           "cast one with .to()")
     condition, a, b = (prepend_ones(t, rank - t.ndim) for t in (condition, a, b))
-    for dims in zip(condition.shape, a.shape, b.shape):
+    for dims in zip(condition.static_shape, a.static_shape, b.static_shape):
         sizes = {d for d in dims if d not in (1, -1)}
         if len(sizes) > 1:
-            raise ShapeError(f"where: shapes {condition.shape}, {a.shape} and {b.shape} don't broadcast")
+            raise ShapeError(f"where: shapes {condition.static_shape}, {a.static_shape} and {b.static_shape} don't broadcast")
     layer = graph.current().network.add_select(condition.itensor, a.itensor, b.itensor)
     return out(graph.current().add("where", layer))
 

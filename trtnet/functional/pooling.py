@@ -34,7 +34,7 @@ def pool2d(op: str, x: Tensor, kind: str, kernel_size, stride, padding, ceil_mod
     ceil-mode overhang past it (such inputs are padded explicitly and TensorRT's padding is excluded), or by
     ``divisor_override`` (the input padded to cover every window whole, the mean rescaled)."""
     if x.ndim != 4:
-        raise ShapeError(f"{op} wants an NCHW input, got shape {x.shape}")
+        raise ShapeError(f"{op} wants an NCHW input, got shape {x.static_shape}")
     kernel = ntuple(kernel_size, 2, "kernel_size")
     stride = kernel if stride is None or stride == [] else ntuple(stride, 2, "stride")
     pad = ntuple(padding, 2, "padding")
@@ -42,20 +42,20 @@ def pool2d(op: str, x: Tensor, kind: str, kernel_size, stride, padding, ceil_mod
     if any(2 * p > k for p, k in zip(pad, kernel)):
         raise TrtnetError(f"{op}: pad should be at most half of effective kernel size, but got pad={pad}, "
                           f"kernel_size={kernel}")
-    static = -1 not in x.shape[2:]
-    want = [pooled_size(n, k, s, p, ceil_mode) for n, k, s, p in zip(x.shape[2:], kernel, stride, pad)]
-    if any(w < 1 for n, w in zip(x.shape[2:], want) if n > 0):
-        raise ShapeError(f"{op}: given input size {x.shape[1:]}, calculated output size {tuple(want)}: "
+    static = -1 not in x.static_shape[2:]
+    want = [pooled_size(n, k, s, p, ceil_mode) for n, k, s, p in zip(x.static_shape[2:], kernel, stride, pad)]
+    if any(w < 1 for n, w in zip(x.static_shape[2:], want) if n > 0):
+        raise ShapeError(f"{op}: given input size {x.static_shape[1:]}, calculated output size {tuple(want)}: "
                          "output size is too small")
     rescale = None
     if divisor_override is not None:
         if not static:
-            raise ShapeError(f"{op}: divisor_override needs static spatial dims, got input {x.shape}")
+            raise ShapeError(f"{op}: divisor_override needs static spatial dims, got input {x.static_shape}")
         x = _cover_windows(x, want, kernel, stride, pad)
         pad, ceil_mode, count_include_pad = (0, 0), False, True
         rescale = kernel[0] * kernel[1] / divisor_override
     elif kind == "AVERAGE" and count_include_pad and ceil_mode and static and any(
-            (w - 1) * s + k > n + 2 * p for w, s, k, n, p in zip(want, stride, kernel, x.shape[2:], pad)):
+            (w - 1) * s + k > n + 2 * p for w, s, k, n, p in zip(want, stride, kernel, x.static_shape[2:], pad)):
         x = indexing.pad(x, (pad[1], pad[1], pad[0], pad[0]))  # zeros PyTorch counts; the overhang past them not
         pad, count_include_pad = (0, 0), False
     layer = graph.current().network.add_pooling_nd(x.itensor, getattr(trt().PoolingType, kind), kernel)
@@ -65,7 +65,7 @@ def pool2d(op: str, x: Tensor, kind: str, kernel_size, stride, padding, ceil_mod
     if kind == "AVERAGE":
         layer.average_count_excludes_padding = not count_include_pad
     if ceil_mode:
-        sizes = x.shape[2:]
+        sizes = x.static_shape[2:]
         round_up = [math.ceil((n + 2 * p - k) / s) + 1 for n, k, s, p in zip(sizes, kernel, stride, pad)]
         if want == round_up or not static:
             layer.padding_mode = trt().PaddingMode.EXPLICIT_ROUND_UP
@@ -80,7 +80,7 @@ def pool2d(op: str, x: Tensor, kind: str, kernel_size, stride, padding, ceil_mod
 def _cover_windows(x: Tensor, want: list[int], kernel: tuple[int, ...], stride: tuple[int, ...],
                    pad: tuple[int, ...]) -> Tensor:
     """``x`` zero-padded (or cropped) so that ``want`` windows tile it exactly, each one whole."""
-    post = [(w - 1) * s + k - n - p for w, s, k, n, p in zip(want, stride, kernel, x.shape[2:], pad)]
+    post = [(w - 1) * s + k - n - p for w, s, k, n, p in zip(want, stride, kernel, x.static_shape[2:], pad)]
     return indexing.pad(x, (pad[1], post[1], pad[0], post[0]))
 
 
@@ -103,7 +103,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 
 def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
     """Global average (1x1) as a reduction; other sizes as pooling when the input divides evenly."""
-    sizes = input.shape[2:]
+    sizes = input.static_shape[2:]
     wanted = ntuple(output_size, 2, "output_size") if not isinstance(output_size, tuple) else output_size
     wanted = tuple(n if w is None else w for w, n in zip(wanted, sizes))
     if wanted == (1, 1):

@@ -38,7 +38,7 @@ def _scale(input: Tensor, scale: float | Sequence[float] | np.ndarray | Tensor, 
     if not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise TrtnetError(f"{op}: scale must be positive and finite, got {scale!r}")
     if axis is not None:
-        length = input.shape[normalize_dim(axis, input.ndim, "axis")]
+        length = input.static_shape[normalize_dim(axis, input.ndim, "axis")]
         if values.ndim != 1 or length not in (-1, values.size):
             raise TrtnetError(f"{op}: a per-channel scale along axis {axis} needs {length} values, got shape "
                               f"{list(values.shape)}")

@@ -95,9 +95,9 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     ``bicubic`` (4-D) and ``trilinear`` (5-D) on ``(N, C, *spatial)``; N and C may be dynamic."""
     spatial = input.ndim - 2
     if spatial < 1 or spatial > 3:
-        raise ShapeError(f"interpolate expects a 3-D, 4-D or 5-D input (N, C, *spatial), got {input.shape}")
+        raise ShapeError(f"interpolate expects a 3-D, 4-D or 5-D input (N, C, *spatial), got {input.static_shape}")
     if mode in _LINEAR_RANK and input.ndim != _LINEAR_RANK[mode]:
-        raise ShapeError(f"interpolate: mode {mode!r} needs a {_LINEAR_RANK[mode]}-D input, got {input.shape}")
+        raise ShapeError(f"interpolate: mode {mode!r} needs a {_LINEAR_RANK[mode]}-D input, got {input.static_shape}")
     if mode not in ("nearest", "nearest-exact", *_LINEAR_RANK):
         raise TrtnetError(f"interpolate: mode {mode!r} is not supported (nearest, nearest-exact, linear, bilinear, "
                           "bicubic, trilinear)")
@@ -108,9 +108,9 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         raise TrtnetError("interpolate: antialias=True is not supported")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
-    in_sizes = list(input.shape[2:])
+    in_sizes = list(input.static_shape[2:])
     if -1 in in_sizes:
-        raise ShapeError(f"interpolate: the spatial dims of {input.shape} must be static")
+        raise ShapeError(f"interpolate: the spatial dims of {input.static_shape} must be static")
     align = bool(align_corners)
 
     if size is not None:
@@ -127,7 +127,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         # PyTorch uses the factor for the coordinates unless told to recompute it; align_corners ignores it.
         scales = None if recompute_scale_factor or align else [1.0, 1.0, *factors]
     if any(s <= 0 for s in sizes):
-        raise ShapeError(f"interpolate: output size {sizes} of {input.shape} must be positive")
+        raise ShapeError(f"interpolate: output size {sizes} of {input.static_shape} must be positive")
 
     if mode == "nearest":
         kind, transform, rounding = "NEAREST", "ASYMMETRIC", "FLOOR"
@@ -136,12 +136,12 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     else:
         kind = "CUBIC" if mode == "bicubic" else "LINEAR"
         transform, rounding = ("ALIGN_CORNERS" if align else "HALF_PIXEL"), "FLOOR"
-    expected = [*input.shape[:2], *sizes]
+    expected = [*input.static_shape[:2], *sizes]
     result = resize("interpolate", input, kind, transform, rounding=rounding,
                     single_pixel="UPPER" if align else "FORMULA",
                     shape=None if scales else expected, scales=scales, expected=expected)
-    if list(result.shape) != expected:
-        raise ShapeError(f"interpolate: TensorRT computes output shape {result.shape} for scale_factor "
+    if list(result.static_shape) != expected:
+        raise ShapeError(f"interpolate: TensorRT computes output shape {result.static_shape} for scale_factor "
                          f"{scale_factor}, PyTorch {tuple(expected)}; pass size= instead")
     return result
 

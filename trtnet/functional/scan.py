@@ -50,8 +50,8 @@ def _highest(dtype: dtypes.DType) -> Any:
 
 def _scan_dim(op: str, x: Tensor, dim: int) -> int:
     d = normalize_dim(dim, x.ndim)
-    if x.shape[d] == -1:
-        raise ShapeError(f"{op}: the scan dim {dim} of {x.shape} is dynamic; it must be static (other dims may be dynamic)")
+    if x.static_shape[d] == -1:
+        raise ShapeError(f"{op}: the scan dim {dim} of {x.static_shape} is dynamic; it must be static (other dims may be dynamic)")
     return d
 
 
@@ -60,12 +60,12 @@ def inclusive_scan(op: str, x: Tensor, dim: int, operation: str, identity: Any) 
     associative :func:`elementwise` op (``mul``, ``maximum``, ``minimum``) and ``identity`` its neutral element,
     used as the slice's fill value."""
     d = _scan_dim(op, x, dim)
-    n = x.shape[d]
+    n = x.static_shape[d]
     k = 1
     while k < n:
         start = [0] * x.ndim
         start[d] = -k
-        shifted = strided_slice(f"{op}_shift", x, start, list(x.shape), [1] * x.ndim, mode="fill", fill=identity)
+        shifted = strided_slice(f"{op}_shift", x, start, list(x.static_shape), [1] * x.ndim, mode="fill", fill=identity)
         x = elementwise(operation, x, shifted)
         k *= 2
     return x
@@ -98,8 +98,8 @@ def cumprod(input: Tensor, dim: int, *, dtype: dtypes.DType | str | None = None)
 def _iota(x: Tensor, d: int) -> Tensor:
     """int32 ``0..n-1`` laid along dim ``d``, size 1 elsewhere (broadcasts against ``x``)."""
     shape = [1] * x.ndim
-    shape[d] = x.shape[d]
-    return graph.current().constant(np.arange(x.shape[d], dtype=np.int32).reshape(shape), dtypes.int32)
+    shape[d] = x.static_shape[d]
+    return graph.current().constant(np.arange(x.static_shape[d], dtype=np.int32).reshape(shape), dtypes.int32)
 
 
 def _cum_extreme(op: str, x: Tensor, dim: int, largest: bool) -> CumResult:

@@ -37,7 +37,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:
     rank = max(input.ndim, indices.ndim)
     input, indices = prepend_ones(input, rank - input.ndim), prepend_ones(indices, rank - indices.ndim)
     d = normalize_dim(dim, rank)
-    x_sizes, i_sizes = list(input.shape), list(indices.shape)
+    x_sizes, i_sizes = list(input.static_shape), list(indices.static_shape)
     for k in range(rank):
         if k == d or x_sizes[k] == i_sizes[k]:
             continue
@@ -46,9 +46,9 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:
         elif i_sizes[k] == 1:
             i_sizes[k] = x_sizes[k]
         else:
-            raise ShapeError(f"take_along_dim: {input.shape} and indices {indices.shape} don't broadcast in dim {k}")
+            raise ShapeError(f"take_along_dim: {input.static_shape} and indices {indices.static_shape} don't broadcast in dim {k}")
     if -1 in x_sizes[:d] + x_sizes[d + 1:] or -1 in i_sizes[:d] + i_sizes[d + 1:]:
-        if x_sizes != list(input.shape) or i_sizes != list(indices.shape):
+        if x_sizes != list(input.static_shape) or i_sizes != list(indices.static_shape):
             raise ShapeError("take_along_dim: broadcasting against a dynamic dim is not supported")
     input = expand(input, [-1 if k == d else s for k, s in enumerate(x_sizes)])
     indices = expand(indices, [-1 if k == d else s for k, s in enumerate(i_sizes)])
@@ -67,7 +67,7 @@ def _count(seq: Tensor, values: Tensor, right: bool) -> Tensor:
 
 
 def _bsearch(seq: Tensor, values: Tensor, right: bool) -> Tensor:
-    m = seq.shape[-1]
+    m = seq.static_shape[-1]
     one_d = seq.ndim == 1
     step = 1 << (m.bit_length() - 1)  # largest power of two <= M
     # round 1: the probe seq[step - 1] is a static slice (no gather), lo = step or 0
@@ -114,15 +114,15 @@ def searchsorted(sorted_sequence: Tensor, input: Tensor, *, out_int32: bool = Fa
     one_d = sorted_sequence.ndim == 1
     if not one_d:
         if input.ndim != sorted_sequence.ndim or any(
-                a != b and -1 not in (a, b) for a, b in zip(sorted_sequence.shape[:-1], input.shape[:-1])):
-            raise ShapeError(f"searchsorted: sorted_sequence {sorted_sequence.shape} and input {input.shape} must have "
+                a != b and -1 not in (a, b) for a, b in zip(sorted_sequence.static_shape[:-1], input.static_shape[:-1])):
+            raise ShapeError(f"searchsorted: sorted_sequence {sorted_sequence.static_shape} and input {input.static_shape} must have "
                              "the same leading dims (or use a 1-D sorted_sequence)")
-    m = sorted_sequence.shape[-1]
+    m = sorted_sequence.static_shape[-1]
     if m == -1:
-        raise ShapeError(f"searchsorted: the last dim of sorted_sequence {sorted_sequence.shape} must be static")
+        raise ShapeError(f"searchsorted: the last dim of sorted_sequence {sorted_sequence.static_shape} must be static")
     if sorter is not None:
-        if sorter.shape != sorted_sequence.shape:
-            raise ShapeError(f"searchsorted: sorter {sorter.shape} must have sorted_sequence's shape {sorted_sequence.shape}")
+        if sorter.static_shape != sorted_sequence.static_shape:
+            raise ShapeError(f"searchsorted: sorter {sorter.static_shape} must have sorted_sequence's shape {sorted_sequence.static_shape}")
         sorted_sequence = gather("searchsorted_sorter", sorted_sequence, sorter, -1, mode="element")
     scalar = input.ndim == 0
     values = unsqueeze(input, 0) if scalar else input

@@ -37,9 +37,9 @@ def _kth(op: str, x: Tensor, k: int, dim: int, keepdim: bool) -> KthResult:
         values, indices = _kth(op, reshape(x, (1,)), k, 0, False)
         return KthResult(reshape(values, ()), reshape(indices, ()))
     d = normalize_dim(dim, x.ndim)
-    n = x.shape[d]
+    n = x.static_shape[d]
     if n == -1:
-        raise ShapeError(f"{op}: dim {dim} of {x.shape} is dynamic; it must be static")
+        raise ShapeError(f"{op}: dim {dim} of {x.static_shape} is dynamic; it must be static")
     if not 1 <= k <= n:
         raise TrtnetError(f"{op}: k={k} is out of range for dim {dim} of size {n} (1 <= k <= {n})")
     work = x
@@ -77,11 +77,11 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> KthR
     """``torch.median``: the **lower** median, ``kthvalue(input, (n - 1) // 2 + 1, dim, keepdim)``; without ``dim``
     the median of all elements as a rank-0 tensor (values only, as in eager)."""
     if dim is None:
-        if -1 in input.shape:
-            raise ShapeError(f"median: without dim, the input {input.shape} must be static")
+        if -1 in input.static_shape:
+            raise ShapeError(f"median: without dim, the input {input.static_shape} must be static")
         flat = reshape(input, (-1,))
-        return reshape(_kth("median", flat, (flat.shape[0] - 1) // 2 + 1, 0, False).values, ())
-    n = input.shape[normalize_dim(dim, max(input.ndim, 1))] if input.ndim else 1
+        return reshape(_kth("median", flat, (flat.static_shape[0] - 1) // 2 + 1, 0, False).values, ())
+    n = input.static_shape[normalize_dim(dim, max(input.ndim, 1))] if input.ndim else 1
     if n == -1:
-        raise ShapeError(f"median: dim {dim} of {input.shape} is dynamic; it must be static")
+        raise ShapeError(f"median: dim {dim} of {input.static_shape} is dynamic; it must be static")
     return _kth("median", input, (n - 1) // 2 + 1, dim, keepdim)

@@ -42,10 +42,10 @@ def _resolve(shape: tuple[int, ...], spec: tuple[int, ...]) -> tuple[int, ...]:
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
     """``torch.reshape``. With dynamic input dims, the target may hold one -1 (TensorRT infers it)."""
     spec = tuple(int(d) for d in shape)
-    if -1 not in x.shape:
-        return shuffle("reshape", x, reshape_dims=_resolve(x.shape, spec))
+    if -1 not in x.static_shape:
+        return shuffle("reshape", x, reshape_dims=_resolve(x.static_shape, spec))
     if spec.count(-1) > 1:
-        raise ShapeError(f"reshape {x.shape} -> {spec}: with dynamic dimensions the target may hold one -1; "
+        raise ShapeError(f"reshape {x.static_shape} -> {spec}: with dynamic dimensions the target may hold one -1; "
                          "use flatten() for the batch dimension")
     return shuffle("reshape", x, reshape_dims=spec)
 
@@ -55,18 +55,18 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     start, end = normalize_dim(start_dim, x.ndim, "start_dim"), normalize_dim(end_dim, x.ndim, "end_dim")
     if start > end:
         raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    merged = x.shape[start:end + 1]
+    merged = x.static_shape[start:end + 1]
     product = -1 if -1 in merged else math.prod(merged)
-    dims = [0 if d == -1 else d for d in x.shape[:start]] + [product] + list(x.shape[end + 1:])
+    dims = [0 if d == -1 else d for d in x.static_shape[:start]] + [product] + list(x.static_shape[end + 1:])
     if dims.count(-1) > 1:
-        raise ShapeError(f"flatten {x.shape}: more than one dynamic dimension after the flattened ones")
+        raise ShapeError(f"flatten {x.static_shape}: more than one dynamic dimension after the flattened ones")
     return shuffle("flatten", x, reshape_dims=dims, zero_copies_input=True)
 
 
 def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
     order = [normalize_dim(d, x.ndim) for d in dims]
     if sorted(order) != list(range(x.ndim)):
-        raise ShapeError(f"permute {tuple(dims)} is not a permutation of the {x.ndim} dims of {x.shape}")
+        raise ShapeError(f"permute {tuple(dims)} is not a permutation of the {x.ndim} dims of {x.static_shape}")
     return shuffle("permute", x, permutation=order)
 
 
@@ -86,8 +86,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     axis = normalize_dim(dim, first.ndim)
     for number, t in enumerate(tensors[1:], start=1):
         if t.ndim != first.ndim or t.dtype is not first.dtype:
-            raise ShapeError(f"cat: {first.shape}/{first.dtype.name} and {t.shape}/{t.dtype.name} differ in rank or dtype")
-        for d, (want, got) in enumerate(zip(first.shape, t.shape)):
+            raise ShapeError(f"cat: {first.static_shape}/{first.dtype.name} and {t.static_shape}/{t.dtype.name} differ in rank or dtype")
+        for d, (want, got) in enumerate(zip(first.static_shape, t.static_shape)):
             if d != axis and want != got and -1 not in (want, got):
                 raise ShapeError(f"cat: sizes of tensors must match except in dimension {axis}. Expected size "
                                  f"{want} but got size {got} for tensor number {number} in the list")

@@ -28,9 +28,9 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     axis = _softmax_dim(input, dim)
     if input.ndim >= 2:
         return _softmax_layer(input, axis)
-    n = input.shape[0] if input.ndim else 1  # TensorRT's softmax wants 2 dims: a 0-d or 1-D input is one row
+    n = input.static_shape[0] if input.ndim else 1  # TensorRT's softmax wants 2 dims: a 0-d or 1-D input is one row
     row = reshape_to("softmax", input, [1, n], [None, 0 if n == -1 else None])
-    return reshape_to("softmax", _softmax_layer(row, 1), list(input.shape), [1 if n == -1 else None] * input.ndim)
+    return reshape_to("softmax", _softmax_layer(row, 1), list(input.static_shape), [1 if n == -1 else None] * input.ndim)
 
 
 def _softmax_layer(x: Tensor, axis: int) -> Tensor:

@@ -26,11 +26,11 @@ def topk_layer(op: str, x: Tensor, k: int, dim: int, largest: bool,
     ``largest``, else smallest first), and their positions in ``indices_dtype`` (int32 or int64). Order among equal
     values is TensorRT's."""
     d = normalize_dim(dim, x.ndim)
-    n = x.shape[d]
+    n = x.static_shape[d]
     if not 1 <= k <= MAX_K:
         raise TrtnetError(f"{op}: k={k} is outside TensorRT's TopK range [1, {MAX_K}]")
     if n != -1 and k > n:
-        raise ShapeError(f"{op}: k={k} is larger than dim {dim} of {x.shape}")
+        raise ShapeError(f"{op}: k={k} is larger than dim {dim} of {x.static_shape}")
     if indices_dtype not in (dtypes.int32, dtypes.int64):
         raise TrtnetError(f"{op}: indices_dtype must be int32 or int64, got {indices_dtype.name}")
     if x.ndim == 1:  # TensorRT's TopK wants rank >= 2: run it on [1, n]

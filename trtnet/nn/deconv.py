@@ -43,7 +43,7 @@ class ConvTranspose2d(Module):
         wanted = list(output_size)[-2:]
         result = []
         for i, want in enumerate(wanted):
-            n = x.shape[2 + i]
+            n = x.static_shape[2 + i]
             smallest = ((n - 1) * self.stride[i] - 2 * self.padding[i]
                         + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
             if not smallest <= want < smallest + self.stride[i]:
