@@ -24,7 +24,7 @@ from trtnet.functional.unary import cast, neg
 from trtnet.functional.attention import multi_head_attention_forward, scaled_dot_product_attention
 from trtnet.functional.deconv import conv_transpose2d
 from trtnet.functional.dims import squeeze, stack, unsqueeze
-from trtnet.functional.gather import embedding, index_select
+from trtnet.functional.gathering import embedding, gather, index_select
 from trtnet.functional.indexing import chunk, expand, expand_as, getitem, narrow, pad, repeat, split, unbind
 from trtnet.functional.normalization import group_norm, layer_norm
 from trtnet.functional.pointwise import (abs, ceil, clamp, clip, cos, eq, erf, exp, floor, ge, gt, le, log, logical_and,
@@ -48,7 +48,7 @@ __all__ = [
     "sum", "tanh", "transpose",
     # op breadth
     "abs", "ceil", "chunk", "clamp", "clip", "conv_transpose2d", "cos", "embedding", "eq", "erf", "exp", "expand", "expand_as",
-    "floor", "ge", "getitem", "group_norm", "gt", "index_select", "interpolate", "layer_norm", "le", "log",
+    "floor", "gather", "ge", "getitem", "group_norm", "gt", "index_select", "interpolate", "layer_norm", "le", "log",
     "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "masked_fill",
     "multi_head_attention_forward", "narrow", "ne", "pad", "reciprocal", "repeat", "rsqrt", "scaled_dot_product_attention",
     "sin", "softmax", "split", "sqrt", "squeeze", "stack", "unbind", "unsqueeze", "upsample", "where",

@@ -18,7 +18,7 @@ from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import normalize_dim, prepend_ones
 from trtnet.functional.dims import unsqueeze
 from trtnet.functional.elementwise import add, minimum
-from trtnet.functional.gather import gather
+from trtnet.functional.gathering import gather_layer
 from trtnet.functional.indexing import expand, narrow
 from trtnet.functional.pointwise import gt, logical_and, logical_not, lt, where
 from trtnet.functional.reduce import sum as reduce_sum
@@ -52,7 +52,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:
             raise ShapeError("take_along_dim: broadcasting against a dynamic dim is not supported")
     input = expand(input, [-1 if k == d else s for k, s in enumerate(x_sizes)])
     indices = expand(indices, [-1 if k == d else s for k, s in enumerate(i_sizes)])
-    return gather("take_along_dim", input, indices, d, mode="element")
+    return gather_layer("take_along_dim", input, indices, d, mode="element")
 
 
 def _probe_hits(probe: Tensor, values: Tensor, right: bool) -> Tensor:
@@ -80,7 +80,7 @@ def _bsearch(seq: Tensor, values: Tensor, right: bool) -> Tensor:
         candidate = add(lo, step)  # the answer if seq[candidate - 1] still hits
         inside = lt(candidate, m + 1)
         index = minimum(add(candidate, -1), m - 1)
-        probe = gather("searchsorted_probe", seq, index, 0) if one_d else gather(
+        probe = gather_layer("searchsorted_probe", seq, index, 0) if one_d else gather_layer(
             "searchsorted_probe", seq, index, -1, mode="element")
         lo = where(logical_and(_probe_hits(probe, values, right), inside), candidate, lo)
         step //= 2
@@ -123,7 +123,7 @@ def searchsorted(sorted_sequence: Tensor, input: Tensor, *, out_int32: bool = Fa
     if sorter is not None:
         if sorter.static_shape != sorted_sequence.static_shape:
             raise ShapeError(f"searchsorted: sorter {sorter.static_shape} must have sorted_sequence's shape {sorted_sequence.static_shape}")
-        sorted_sequence = gather("searchsorted_sorter", sorted_sequence, sorter, -1, mode="element")
+        sorted_sequence = gather_layer("searchsorted_sorter", sorted_sequence, sorter, -1, mode="element")
     scalar = input.ndim == 0
     values = unsqueeze(input, 0) if scalar else input
     k = values.shape[-1]

@@ -16,7 +16,7 @@ from trtnet import dtypes
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import normalize_dim
 from trtnet.functional.dims import squeeze
-from trtnet.functional.gather import gather
+from trtnet.functional.gathering import gather_layer
 from trtnet.functional.pointwise import where
 from trtnet.functional.shape import reshape
 from trtnet.functional.topk import MAX_K, topk_layer
@@ -56,10 +56,10 @@ def _kth(op: str, x: Tensor, k: int, dim: int, keepdim: bool) -> KthResult:
         values = first.values
     else:
         last = topk_layer(op, first.values, 1, d, largest=smallest)  # the k-th: the extreme of the `count` kept
-        index = gather(f"{op}_index", first.indices, last.indices, d, mode="element")
+        index = gather_layer(f"{op}_index", first.indices, last.indices, d, mode="element")
         values = last.values
     if x.dtype.is_float:
-        values = gather(f"{op}_value", x, index, d, mode="element")  # NaN back where it was
+        values = gather_layer(f"{op}_value", x, index, d, mode="element")  # NaN back where it was
     if not keepdim:
         values, index = squeeze(values, d), squeeze(index, d)
     return KthResult(values, cast(index, dtypes.int64))

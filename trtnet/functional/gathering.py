@@ -1,4 +1,5 @@
-"""Gathering rows by index (``IGatherLayer``): ``embedding`` and ``index_select``."""
+"""Gathering by index (``IGatherLayer``, lowered in :func:`gather_layer`): ``embedding``, ``index_select`` and
+``torch.gather``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
 
-def gather(op: str, x: Tensor, indices: Tensor, axis: int, mode: str = "default") -> Tensor:
+def gather_layer(op: str, x: Tensor, indices: Tensor, axis: int, mode: str = "default") -> Tensor:
     """Lower one gather: ``x`` with dim ``axis`` replaced by the dims of ``indices`` (int32/int64).
 
     ``mode="element"`` is ``torch.gather`` (``GatherMode.ELEMENT``): ``indices`` has ``x``'s rank, the output its
@@ -41,11 +42,43 @@ def embedding(input: Tensor, weight: Parameter | np.ndarray, padding_idx: int | 
     values, _ = parameter_values(weight, "weight")
     if values.ndim != 2:
         raise ShapeError(f"embedding: weight must be [num_embeddings, embedding_dim], got {values.shape}")
-    return gather("embedding", as_tensor(weight), input, 0)
+    return gather_layer("embedding", as_tensor(weight), input, 0)
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """``torch.index_select`` with a 1-D integer index tensor."""
     if isinstance(index, Tensor) and index.ndim != 1:
         raise ShapeError(f"index_select: index must be 1-D, got {index.static_shape}")
-    return gather("index_select", input, index, dim)
+    return gather_layer("index_select", input, index, dim)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """``torch.gather``: ``out[..., i, ...] = input[..., index[..., i, ...], ...]`` along ``dim``; ``index`` has
+    ``input``'s rank and is no larger in any other dim (an element-mode gather of the leading block)."""
+    if not isinstance(index, Tensor) or index.dtype is not dtypes.int64 and index.dtype is not dtypes.int32:
+        raise TrtnetError("gather(): Expected dtype int64 for index")
+    if input.ndim == 0 and index.ndim == 0:
+        normalize_dim(dim, 1)
+        return input
+    if index.ndim != input.ndim:
+        raise ShapeError("Index tensor must have the same number of dimensions as input tensor "
+                         f"(gather: input {input.static_shape}, index {index.static_shape})")
+    d = normalize_dim(dim, input.ndim)
+    sizes = list(input.static_shape)
+    for k, (n, m) in enumerate(zip(input.static_shape, index.static_shape)):
+        if k == d:
+            continue
+        if -1 in (n, m) and n != m:
+            raise ShapeError(f"gather: dim {k} of index {index.static_shape} and input {input.static_shape} must be "
+                             "equal when either is dynamic")
+        if m > n:
+            raise ShapeError(f"Size does not match at dimension {k} expected index {index.static_shape} to be smaller "
+                             f"than self {input.static_shape} apart from dimension {d}")
+        sizes[k] = m
+    if sizes[:d] + sizes[d + 1:] != list(input.static_shape[:d] + input.static_shape[d + 1:]):
+        from trtnet.functional.indexing import narrow
+
+        for k, m in enumerate(sizes):
+            if k != d and m != input.static_shape[k]:
+                input = narrow(input, k, 0, m)
+    return gather_layer("gather", input, index, d, mode="element")
