@@ -139,7 +139,7 @@ def trace(model: Module, inputs: Sequence[Input] | None = None, *, output_names:
                            f"or safetensors file first): {shown}")
     g = graph.Graph(log.make_logger(log_level))
     g.module_paths = {id(m): path for path, m in model.named_modules()}
-    g.parameter_names = {id(p): name for name, p in model.named_parameters()}
+    g.parameter_names = {id(p): name for name, p in [*model.named_parameters(), *model.named_buffers()]}
     g.quantization = getattr(model, "quantization", None)  # set by trtnet.quantize: Q/DQ at conv/matmul lowering
     with g:
         tensors = [_add_input(g, spec, model.model_dtype) for spec in inputs]

@@ -403,7 +403,7 @@ def load_into(module: "Module", state: Mapping[str, Any], strict: bool = True,
     its names is not missing. Optional parameters are never missing."""
     names: dict[int, list[str]] = {}  # every key of each parameter, in state_dict order
     params: dict[str, Parameter] = {}
-    for key, param in module.named_parameters(remove_duplicate=False):
+    for key, param in module.state_dict_entries():  # parameters and persistent buffers
         names.setdefault(id(param), []).append(key)
         params[key] = param
     problems: list[str] = []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from trtnet import dtypes, graph, weights
 from trtnet.errors import TrtnetError, did_you_mean, in_module_call
@@ -25,23 +28,27 @@ class Module:
     """
 
     default_inputs: "list[Input] | None" = None
+    training = False  # TensorRT engines are inference-only: a trtnet module is always in eval mode
 
     def __init__(self) -> None:
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_pinned_dtype", None)
 
     # ---- registration -----------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
         """Register as PyTorch does: a re-assigned name keeps its place in ``_modules``/``_parameters``, a
-        registered name set to ``None`` stays registered as ``None``, and a plain attribute of the same name
-        never shadows a module or parameter."""
+        registered name set to ``None`` stays registered as ``None``, a registered buffer takes a new array or
+        tensor, and a plain attribute of the same name never shadows a module, parameter or buffer."""
         if "_modules" not in self.__dict__:
             raise TrtnetError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         modules, params = self._modules, self._parameters
         if isinstance(value, Parameter):
             self.__dict__.pop(name, None)
             modules.pop(name, None)
+            self._forget_buffer(name)
             params[name] = value
         elif name in params:
             if value is not None:
@@ -51,12 +58,15 @@ class Module:
         elif isinstance(value, Module):
             self.__dict__.pop(name, None)
             params.pop(name, None)
+            self._forget_buffer(name)
             modules[name] = value
         elif name in modules:
             if value is not None:
                 raise TrtnetError(f"{type(self).__name__}: cannot assign '{_typename(value)}' as child module "
                                   f"{name!r} (trtnet.nn.Module or None expected)")
             modules[name] = None
+        elif name in self._buffers:
+            self._buffers[name] = _as_buffer(value, name)
         else:
             object.__setattr__(self, name, value)
 
@@ -65,26 +75,93 @@ class Module:
             del self._parameters[name]
         elif name in self._modules:
             del self._modules[name]
+        elif name in self._buffers:
+            self._forget_buffer(name)
         else:
             object.__delattr__(self, name)
 
     def __getattr__(self, name: str) -> Any:
-        for registry in ("_modules", "_parameters"):
+        for registry in ("_modules", "_parameters", "_buffers"):
             found = self.__dict__.get(registry, {})
             if name in found:
                 return found[name]
-        known = [*self.__dict__.get("_modules", {}), *self.__dict__.get("_parameters", {})]
+        known = [*self.__dict__.get("_modules", {}), *self.__dict__.get("_parameters", {}),
+                 *self.__dict__.get("_buffers", {})]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}{did_you_mean(name, known)}")
 
     def add_module(self, name: str, module: "Module | None") -> None:
-        """Register ``module`` (or ``None``) under ``name``, as ``torch.nn.Module.add_module``."""
+        """Register ``module`` (or ``None``) under ``name``, as ``torch.nn.Module.add_module`` (same errors)."""
         if not isinstance(module, Module) and module is not None:
-            raise TrtnetError(f"{type(module).__qualname__} is not a Module subclass")
-        if not isinstance(name, str) or not name or "." in name:
-            raise TrtnetError(f"module name must be a non-empty string without '.', got {name!r}")
-        if name in self.__dict__ or name in self._parameters:
-            raise TrtnetError(f"attribute {name!r} already exists")
+            raise TrtnetError(f"{_typename(module)} is not a Module subclass")
+        _check_new_name(self, name, "module", self._modules)
         self._modules[name] = module
+
+    register_module = add_module
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """``torch.nn.Module.register_buffer``: a constant of the module (numpy array, torch tensor, a declared
+        :class:`Parameter` to be loaded, or ``None``). Persistent buffers are ``state_dict`` entries (saved and
+        loaded under ``path.name``); all float buffers follow :meth:`to`."""
+        if "_buffers" not in self.__dict__:
+            raise TrtnetError("cannot assign buffer before Module.__init__() call")
+        _check_new_name(self, name, "buffer", self._buffers)
+        self._buffers[name] = _as_buffer(tensor, name)
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+
+    def _forget_buffer(self, name: str) -> None:
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers.discard(name)
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Buffers (persistent or not) by dotted path, as ``torch.nn.Module.named_buffers``."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for path, module in modules:
+            for name, buffer in module._buffers.items():
+                if buffer is None or id(buffer) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(buffer))
+                yield (f"{path}.{name}" if path else name), buffer
+
+    def buffers(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def state_dict_entries(self) -> Iterator[tuple[str, Parameter]]:
+        """Every ``state_dict`` key with its :class:`Parameter`, in torch's order (each module's parameters, then
+        its persistent buffers, then its children), a tied or shared one under each of its names."""
+        for path, module in self.named_modules(remove_duplicate=False):
+            entries = [*module._parameters.items(),
+                       *((n, b) for n, b in module._buffers.items() if n not in module._non_persistent_buffers)]
+            for name, entry in entries:
+                if entry is not None:
+                    yield (f"{path}.{name}" if path else name), entry
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call ``fn`` on every sub-module (children first) and then on this module; returns ``self``."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ---- mode -------------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """``train(False)`` is a no-op returning ``self``; training mode is an error (engines are inference-only)."""
+        if not isinstance(mode, bool):
+            raise TrtnetError("training mode is expected to be boolean")
+        if mode:
+            raise TrtnetError(f"{type(self).__name__}.train(): TensorRT engines are inference-only, so trtnet modules "
+                              "are always in eval mode (use .eval() or .train(False))")
+        return self
+
+    def eval(self) -> "Module":
+        """A no-op returning ``self``: trtnet modules are always in eval mode."""
+        return self.train(False)
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
         seen: set[int] = set()
@@ -131,9 +208,9 @@ class Module:
 
     # ---- weights ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Values by PyTorch key, in each parameter's dtype, under every name torch uses (a tied parameter under
-        each of its names); unset parameters are left out."""
-        return {k: p.numpy() for k, p in self.named_parameters(remove_duplicate=False) if p.is_set}
+        """Values by PyTorch key (parameters and persistent buffers), in each entry's dtype, under every name torch
+        uses (a tied parameter under each of its names); unset entries are left out."""
+        return {k: p.numpy() for k, p in self.state_dict_entries() if p.is_set}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True, *,
                         source: str = "state_dict") -> weights.IncompatibleKeys:
@@ -146,11 +223,13 @@ class Module:
         return self.load_state_dict(weights.read_safetensors(path), strict, source=os.fspath(path))
 
     def unset_parameters(self) -> list[str]:
-        return [k for k, p in self.named_parameters() if not p.is_set and not p.optional]
+        """Keys of the parameters and buffers still without values (optional ones excepted)."""
+        entries = [*self.named_parameters(), *self.named_buffers()]
+        return [k for k, p in entries if not p.is_set and not p.optional]
 
     # ---- precision --------------------------------------------------------------------------
     def to(self, dtype: dtypes.DType | str) -> "Module":
-        """Convert float parameters to ``dtype`` (fp32/fp16/bf16); modules kept in fp32 are skipped.
+        """Convert float parameters and buffers to ``dtype`` (fp32/fp16/bf16); modules kept in fp32 are skipped.
 
         The network computes in the dtype of its tensors: inputs are declared in this dtype by default."""
         dtype = dtypes.get(dtype)
@@ -163,7 +242,7 @@ class Module:
     def _cast_parameters(self, dtype: dtypes.DType) -> None:
         if self._pinned_dtype is not None:
             return
-        for param in self._parameters.values():
+        for param in [*self._parameters.values(), *self._buffers.values()]:
             if param is not None and param.dtype.is_float:
                 param.dtype = dtype
         for child in self.children():
@@ -240,6 +319,46 @@ class Module:
         lines = [f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _check_new_name(module: Module, name: Any, kind: str, registry: dict) -> None:
+    """torch's checks of a new module or buffer name, in torch's words."""
+    if not isinstance(name, str):
+        raise TrtnetError(f"{kind} name should be a string. Got {_typename(name)}")
+    if "." in name:
+        raise TrtnetError(f'{kind} name can\'t contain ".", got: {name}')
+    if name == "":
+        raise TrtnetError(f'{kind} name can\'t be empty string ""')
+    registries = (module._modules, module._parameters, module._buffers)
+    exists = name in module.__dict__ or hasattr(type(module), name) or any(name in r for r in registries)
+    if exists and name not in registry:
+        raise TrtnetError(f"attribute '{name}' already exists")
+
+
+def _as_buffer(value: Any, name: str) -> Parameter | None:
+    """A buffer's storage: the values of a numpy array / torch tensor (float64 as float32), a declared Parameter."""
+    if value is None or isinstance(value, Parameter):
+        return value
+    if isinstance(value, np.ndarray) or (type(value).__module__.startswith("torch") and hasattr(value, "detach")):
+        return Parameter(value)
+    raise TrtnetError(f"cannot assign '{_typename(value)}' as buffer '{name}' (numpy array, torch.Tensor, "
+                      "trtnet.Parameter or None expected)")
+
+
+def parameter_dtype(device: Any = None, dtype: Any = None) -> dtypes.DType | None:
+    """The dtype of a layer's parameters from torch's factory kwargs ``device=``/``dtype=``.
+
+    ``device`` is accepted and ignored (TensorRT places the engine); ``dtype`` None keeps the default float32."""
+    shown = str(device)
+    if device is not None and not isinstance(device, int) and not re.fullmatch(r"(cpu|cuda|meta)(:\d+)?", shown):
+        raise TrtnetError(f"device={shown!r}: trtnet accepts 'cpu', 'cuda[:N]', 'meta' or None (and ignores it: "
+                          "TensorRT places the engine)")
+    if dtype is None:
+        return None
+    found = dtypes.get(dtype)
+    if not found.is_float:
+        raise TrtnetError(f"dtype={found.name}: layer parameters are floating point (float32, float16 or bfloat16)")
+    return found
 
 
 def _typename(value: Any) -> str:
