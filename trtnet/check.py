@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -126,10 +127,11 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     model.to(dtype_)
     reference.eval().float()
 
-    values, input_specs, specs = _input_values(model, inputs, input_arrays, dtype_, seed)
-    if save_inputs is not None:
-        save_input_arrays(save_inputs, values)
-
+    specs, given, file = _resolve_inputs(model, inputs, input_arrays, dtype_)
+    points = [(label, _input_values(specs, shapes, given if given_here else {}, file, dtype_, seed))
+              for label, shapes, given_here in shape_points(specs, given)]
+    if save_inputs is not None:  # the values of the opt point (or the given ones): what --load-inputs reads back
+        save_input_arrays(save_inputs, next(values for label, (values, _) in points if _is_main(label)))
 
     start = time.perf_counter()
     net = loading.call_user(lambda: trace(model, specs, log_level=log_level), f"tracing {model_desc}")
@@ -139,64 +141,99 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     timing["build"] = time.perf_counter() - start
 
     b = backend.get()
-    start = time.perf_counter()
-    cpu_values: dict[str, Any] | None = None
     if use_gpu:
         from trtnet.runtime import Engine
 
         runner = Engine(engine, log_level=log_level)
-        outputs = runner.run({name: _torch_feed(torch, value) for name, value in values.items()})
-        torch.cuda.synchronize()
-        outputs = {name: tensor.cpu() for name, tensor in outputs.items()}
         executor = f"TensorRT engine on GPU ({gpu_reason})"
     else:
-        from trtnet.reference import execute
-
-        cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=bool(mode))
-        outputs = {name: cpu_values[name] for name in net.outputs}
+        runner = None
         why = f"; no GPU: {gpu_reason}" if device == "auto" else ""
         executor = (f"CPU reference executor (trtnet.reference; engine built with {b.name} {b.version}, "
                     f"{len(engine) / 1e6:.1f} MB, not run{why})")
-    timing["run"] = time.perf_counter() - start
+    if mode and use_gpu:
+        executor += "; layerwise: CPU reference executor"
+    run = _PointRun(torch, net, runner, reference, reference_desc, specs, dtype_, tolerance, seed, mode)
+    header = dict(model=model_desc, reference=f"{reference_desc} (PyTorch {torch.__version__}, float32)",
+                  dtype=dtype_.name, executor=executor, tolerance=tolerance, warnings_as_errors=warnings_as_errors)
+    reports = [CheckReport(**header, **run.check(values), inputs=rows, label=label) for label, (values, rows) in points]
+    main = next(r for r in reports if _is_main(r.label))
+    for report in reports:
+        for phase, seconds in report.timing.items():
+            timing[phase] = timing.get(phase, 0.0) + seconds
+    if len(reports) == 1:
+        main.timing, main.warnings = {**timing}, weight_warnings + main.warnings
+        return main
+    point_warnings = [f"at {r.title}: {text}" for r in reports for text in r.warnings]
+    return dataclasses.replace(main, timing=timing, warnings=weight_warnings + point_warnings, points=reports)
 
-    start = time.perf_counter()
-    ref_feeds = [_reference_feed(torch, values[spec.name], reference) for spec in specs]
-    with _tf32_disabled(torch), layerwise_.ModuleRecorder(reference, bool(mode), mode != "accumulated") as recorder:
-        ref_result = loading.call_user(lambda: reference(*ref_feeds), f"running the reference {reference_desc}")
-    ref_outputs = _flatten_torch(torch, ref_result)
-    timing["reference"] = time.perf_counter() - start
-    if len(ref_outputs) != len(net.outputs):
-        raise TrtnetError(f"check: the reference returned {len(ref_outputs)} tensor(s), the trtnet model "
-                          f"{len(net.outputs)} ({', '.join(net.outputs)}): outputs can't be paired")
-    comparisons = [compare(name, outputs[name], expected, tolerance) for name, expected in zip(net.outputs, ref_outputs)]
-    start = time.perf_counter()
-    output_warnings = _reference_output_warnings(torch, reference, specs, values, dict(zip(net.outputs, ref_outputs)),
-                                                 dtype_, tolerance, seed + 1)
-    timing["input_dependence"] = time.perf_counter() - start
-    start = time.perf_counter()
-    eager, eager_error = _eager_in_dtype(torch, reference, reference_desc, specs, values,
-                                         dict(zip(net.outputs, ref_outputs)), dtype_, tolerance)
-    if dtype_ is not dtypes.float32:
-        timing["eager_in_dtype"] = time.perf_counter() - start
 
-    layers: list[LayerRow] = []
-    if mode:
+@dataclasses.dataclass
+class _PointRun:
+    """What checking one profile point needs: the traced network, the engine runner (None: the CPU executor),
+    the reference; :meth:`check` runs both sides on one point's input values."""
+
+    torch: Any
+    net: Any
+    runner: Any
+    reference: Any
+    reference_desc: str
+    specs: list[Input]
+    dtype: dtypes.DType
+    tolerance: Tolerance
+    seed: int
+    mode: str | None
+
+    def check(self, values: dict[str, np.ndarray]) -> dict[str, Any]:
+        """The per-point fields of a :class:`CheckReport` for ``values`` (input name -> array)."""
+        from trtnet import layerwise as layerwise_
+        from trtnet.reference import execute
+
+        torch, net, mode, timing = self.torch, self.net, self.mode, {}
         start = time.perf_counter()
-        if cpu_values is None:
-            from trtnet.reference import execute
+        cpu_values: dict[str, Any] | None = None
+        if self.runner is not None:
+            outputs = self.runner.run({name: _torch_feed(torch, value) for name, value in values.items()})
+            torch.cuda.synchronize()
+            outputs = {name: tensor.cpu() for name, tensor in outputs.items()}
+        else:
+            cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=bool(mode))
+            outputs = {name: cpu_values[name] for name in net.outputs}
+        timing["run"] = time.perf_counter() - start
 
-            cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=True)
-            executor += "; layerwise: CPU reference executor"
-        layers = layerwise_.layer_rows(net, cpu_values, _executor_feeds(torch, values), recorder.records,
-                                       tolerance, mode)
-        timing["layerwise"] = time.perf_counter() - start
-    first = layerwise_.first_divergent(layers, "accumulated" if mode == "accumulated" else "isolated")
-    return CheckReport(
-        model=model_desc, reference=f"{reference_desc} (PyTorch {torch.__version__}, float32)", dtype=dtype_.name,
-        executor=executor, tolerance=tolerance, outputs=comparisons, layers=layers, first_divergent=first,
-        inputs=input_specs, timing=timing, warnings=weight_warnings + output_warnings,
-        warnings_as_errors=warnings_as_errors, eager_in_dtype=eager, eager_in_dtype_error=eager_error,
-    )
+        start = time.perf_counter()
+        reference = self.reference
+        ref_feeds = [_reference_feed(torch, values[spec.name], reference) for spec in self.specs]
+        with _tf32_disabled(torch), layerwise_.ModuleRecorder(reference, bool(mode), mode != "accumulated") as recorder:
+            ref_result = loading.call_user(lambda: reference(*ref_feeds), f"running the reference {self.reference_desc}")
+        ref_outputs = _flatten_torch(torch, ref_result)
+        timing["reference"] = time.perf_counter() - start
+        if len(ref_outputs) != len(net.outputs):
+            raise TrtnetError(f"check: the reference returned {len(ref_outputs)} tensor(s), the trtnet model "
+                              f"{len(net.outputs)} ({', '.join(net.outputs)}): outputs can't be paired")
+        expected = dict(zip(net.outputs, ref_outputs))
+        comparisons = [compare(name, outputs[name], value, self.tolerance) for name, value in expected.items()]
+        start = time.perf_counter()
+        warnings = _reference_output_warnings(torch, reference, self.specs, values, expected, self.dtype,
+                                              self.tolerance, self.seed + 1)
+        timing["input_dependence"] = time.perf_counter() - start
+        start = time.perf_counter()
+        eager, eager_error = _eager_in_dtype(torch, reference, self.reference_desc, self.specs, values, expected,
+                                             self.dtype, self.tolerance)
+        if self.dtype is not dtypes.float32:
+            timing["eager_in_dtype"] = time.perf_counter() - start
+
+        layers: list[LayerRow] = []
+        if mode:
+            start = time.perf_counter()
+            if cpu_values is None:
+                cpu_values = execute(net.network, _executor_feeds(torch, values), intermediates=True)
+            layers = layerwise_.layer_rows(net, cpu_values, _executor_feeds(torch, values), recorder.records,
+                                           self.tolerance, mode)
+            timing["layerwise"] = time.perf_counter() - start
+        first = layerwise_.first_divergent(layers, "accumulated" if mode == "accumulated" else "isolated")
+        return dict(outputs=comparisons, layers=layers, first_divergent=first, timing=timing, warnings=warnings,
+                    eager_in_dtype=eager, eager_in_dtype_error=eager_error)
 
 
 # ---- models and weights ------------------------------------------------------------------------
@@ -265,9 +302,9 @@ def save_input_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray])
         raise TrtnetError(f"{path}: input files are .npz or .safetensors")
 
 
-def _input_values(model: Module, inputs: Sequence[Input] | None, given: Any, dtype: dtypes.DType,
-                  seed: int) -> tuple[dict[str, np.ndarray], list[InputSpec], list[Input]]:
-    """Values (numpy, in the input dtype's carrier, already rounded) and report rows for every input."""
+def _resolve_inputs(model: Module, inputs: Sequence[Input] | None, given: Any,
+                    dtype: dtypes.DType) -> tuple[list[Input], dict[str, np.ndarray], str | None]:
+    """The network inputs, the input values given (by name, validated against them) and the file they came from."""
     file = None
     if given is not None and not isinstance(given, Mapping):
         file = os.fspath(given)
@@ -285,30 +322,67 @@ def _input_values(model: Module, inputs: Sequence[Input] | None, given: Any, dty
     if unknown:
         raise TrtnetError(f"input values for {unknown[0]!r}, which is not an input of the model"
                           f"{did_you_mean(unknown[0], names)}; inputs: {', '.join(names)}")
+    for spec in specs:
+        array = given.get(spec.name)
+        if array is None:
+            continue
+        if len(array.shape) != len(spec.shape) or any(d != -1 and d != s for d, s in zip(spec.shape, array.shape)):
+            raise TrtnetError(f"input {spec.name!r}: values have shape {array.shape}, the input is {spec.shape} (-1 = any)")
+        if (array.dtype.kind == "f") != (spec.dtype or dtype).is_float:
+            raise TrtnetError(f"input {spec.name!r}: values are {array.dtype}, the input is {(spec.dtype or dtype).name}")
+        if spec.is_dynamic:
+            bounds = spec.profile_shapes()
+            if not all(lo <= s <= hi for lo, s, hi in zip(bounds["min"], array.shape, bounds["max"])):
+                raise TrtnetError(f"input {spec.name!r}: shape {array.shape} is outside min {bounds['min']} / max {bounds['max']}")
+    return specs, given, file
+
+
+def shape_points(specs: Sequence[Input], given: Mapping[str, np.ndarray] | None = None
+                 ) -> list[tuple[str, dict[str, tuple[int, ...]], bool]]:
+    """The profile points a check runs at: ``(label, shape by input, uses the given values)``, in the order min,
+    opt, max; equal points are one (``"min=opt"``; a static model has the one point ``"min=opt=max"``). Given
+    input values take the opt point's place; where their shapes are not opt's, that point is labelled ``"given"``
+    (and a point merged with opt keeps its own seeded values)."""
+    merged: list[tuple[list[str], dict[str, tuple[int, ...]]]] = []
+    for which in ("min", "opt", "max"):
+        shapes = {spec.name: spec.profile_shapes()[which] for spec in specs}
+        same = next((labels for labels, other in merged if other == shapes), None)
+        if same is None:
+            merged.append(([which], shapes))
+        else:
+            same.append(which)
+    points = [("=".join(labels), shapes, bool(given) and "opt" in labels) for labels, shapes in merged]
+    if given:
+        index = next(i for i, (_, _, uses) in enumerate(points) if uses)
+        label, shapes, _ = points[index]
+        actual = {name: tuple(given[name].shape) if name in given else shape for name, shape in shapes.items()}
+        if actual != shapes:
+            rest = "=".join(w for w in label.split("=") if w != "opt")
+            points[index:index + 1] = ([(rest, shapes, False)] if rest else []) + [("given", actual, True)]
+    return points
+
+
+def _is_main(label: str) -> bool:
+    """The point whose report is the top level of a dynamic check's: opt's, or the given values'."""
+    return label == "given" or "opt" in label.split("=")
+
+
+def _input_values(specs: Sequence[Input], shapes: Mapping[str, tuple[int, ...]], given: Mapping[str, np.ndarray],
+                  file: str | None, dtype: dtypes.DType, seed: int) -> tuple[dict[str, np.ndarray], list[InputSpec]]:
+    """One point's values (numpy, in the input dtype's carrier, already rounded) and report rows: the ``given``
+    ones, the others seeded random at ``shapes`` (a generator seeded with ``seed`` for each point)."""
     rng = np.random.default_rng(seed)
     values: dict[str, np.ndarray] = {}
     rows = []
-    used_specs = []
     for spec in specs:
         input_dtype = spec.dtype or dtype
         if spec.name in given:
-            array = given[spec.name]
-            if len(array.shape) != len(spec.shape) or any(d != -1 and d != s for d, s in zip(spec.shape, array.shape)):
-                raise TrtnetError(f"input {spec.name!r}: values have shape {array.shape}, the input is {spec.shape} (-1 = any)")
-            if (array.dtype.kind == "f") != input_dtype.is_float:
-                raise TrtnetError(f"input {spec.name!r}: values are {array.dtype}, the input is {input_dtype.name}")
-            if spec.is_dynamic:
-                bounds = spec.profile_shapes()
-                if not all(lo <= s <= hi for lo, s, hi in zip(bounds["min"], array.shape, bounds["max"])):
-                    raise TrtnetError(f"input {spec.name!r}: shape {array.shape} is outside min {bounds['min']} / max {bounds['max']}")
-            source = {"file": file} if file else {}
+            array, source = given[spec.name], {"file": file} if file else {}
         else:
-            array = _random_array(rng, spec.profile_shapes()["opt"], input_dtype)
-            source = {"seed": seed}
+            array, source = _random_array(rng, shapes[spec.name], input_dtype), {"seed": seed}
         values[spec.name] = dtypes.convert(array, input_dtype)
         rows.append(InputSpec(spec.name, tuple(array.shape), input_dtype.name, **source))
-        used_specs.append(spec)
-    return values, rows, used_specs
+    return values, rows
 
 
 def _random_array(rng: np.random.Generator, shape: Sequence[int], dtype: dtypes.DType) -> np.ndarray:

@@ -60,12 +60,23 @@ class CheckReport:
     warnings_as_errors: bool = False
     eager_in_dtype: list[Comparison] = field(default_factory=list)
     eager_in_dtype_error: str | None = None
+    label: str = "min=opt=max"  # the profile point(s) this report's inputs are at: "min", "opt", "min=opt", "given"...
+    points: list[CheckReport] = field(default_factory=list)  # a dynamic check: one report per distinct profile point
 
     @property
     def passed(self) -> bool:
         """Every output passes by a rule of :mod:`trtnet.verdict`; False when there are no outputs (nothing was
-        checked) or, with ``warnings_as_errors``, when there is a warning."""
+        checked) or, with ``warnings_as_errors``, when there is a warning. With ``points``: every point passes."""
+        if self.points:
+            return all(p.passed for p in self.points) and not (self.warnings_as_errors and self.warnings)
         return verdict.report_passed(self)
+
+    @property
+    def title(self) -> str:
+        """The point and its input shapes: ``min (1x3x32x32)``, ``max (x 8x16, mask 8x16)`` for several inputs."""
+        if len(self.inputs) == 1:
+            return f"{self.label} ({_shape(self.inputs[0].shape)})"
+        return f"{self.label} ({', '.join(f'{spec.name} {_shape(spec.shape)}' for spec in self.inputs)})"
 
     @property
     def verdicts(self) -> list[verdict.OutputVerdict]:
@@ -85,25 +96,55 @@ def format_table(report: CheckReport) -> str:
         f"executor:   {report.executor}",
         f"tolerance:  {report.tolerance}",
     ]
-    for spec in report.inputs:
-        source = f"seed {spec.seed}" if spec.seed is not None else f"file {spec.file}" if spec.file else "given"
-        lines.append(f"input:      {spec.name}: {_shape(spec.shape)} {spec.dtype} ({source})")
-    if report.timing:
-        lines.append("timing:     " + "  ".join(f"{k} {_num(v)} s" for k, v in report.timing.items()))
-
-    verdicts = report.verdicts
-    lines += _outputs_section(report, verdicts)
-
-    if report.layers:
-        lines += ["", "Layerwise (reference completion order; view isolated = from the reference's inputs to "
-                      "the module, accumulated = in the whole network's run):"]
-        lines += _layer_table(report)
+    if report.points:  # a dynamic check: a section per profile point, from one engine
+        if report.timing:
+            lines.append("timing:     " + "  ".join(f"{k} {_num(v)} s" for k, v in report.timing.items()))
+        lines.append(f"points:     {', '.join(p.title for p in report.points)} (one engine)")
+        for point in report.points:
+            lines += ["", f"== {point.title} =="] + _input_lines(point)
+            lines += _point_sections(point)
+            lines.append(f"{point.label}: {'PASS' if point.passed else 'FAIL'} ({_summary(point, point.verdicts)})")
+    else:
+        lines += _input_lines(report)
+        if report.timing:
+            lines.append("timing:     " + "  ".join(f"{k} {_num(v)} s" for k, v in report.timing.items()))
+        lines += _point_sections(report)
 
     if report.warnings:
         lines += ["", "Warnings" + (" (treated as errors):" if report.warnings_as_errors else ":")]
         lines += [f"  WARNING: {text}" for text in report.warnings]
-    lines += ["", f"RESULT: {'PASS' if report.passed else 'FAIL'} ({_summary(report, verdicts)})"]
+    lines += ["", f"RESULT: {'PASS' if report.passed else 'FAIL'} ({_result_summary(report)})"]
     return "\n".join(lines)
+
+
+def _input_lines(report: CheckReport) -> list[str]:
+    lines = []
+    for spec in report.inputs:
+        source = f"seed {spec.seed}" if spec.seed is not None else f"file {spec.file}" if spec.file else "given"
+        lines.append(f"input:      {spec.name}: {_shape(spec.shape)} {spec.dtype} ({source})")
+    return lines
+
+
+def _point_sections(report: CheckReport) -> list[str]:
+    """The outputs and layerwise sections of one point."""
+    lines = _outputs_section(report, report.verdicts)
+    if report.layers:
+        lines += ["", "Layerwise (reference completion order; view isolated = from the reference's inputs to "
+                      "the module, accumulated = in the whole network's run):"]
+        lines += _layer_table(report)
+    return lines
+
+
+def _result_summary(report: CheckReport) -> str:
+    """The RESULT line's reason: the outputs (one point), else the points passing and the ones failing."""
+    if not report.points:
+        return _summary(report, report.verdicts)
+    failing = [p.title for p in report.points if not p.passed]
+    text = f"{len(report.points) - len(failing)}/{len(report.points)} shape points pass"
+    text += f"; failing: {', '.join(failing)}" if failing else ""
+    if report.warnings:
+        text += f"; {len(report.warnings)} warning(s)" + (" treated as errors" if report.warnings_as_errors else "")
+    return text
 
 
 def _outputs_section(report: CheckReport, verdicts: list[verdict.OutputVerdict]) -> list[str]:
@@ -156,18 +197,27 @@ def to_json(report: CheckReport) -> str:
         "dtype": report.dtype,
         "executor": report.executor,
         "tolerance": json_safe(report.tolerance),
+        **_point_json(report),
+        "warnings": list(report.warnings),
+        "warnings_as_errors": report.warnings_as_errors,
+        "points": [{"label": p.label, "title": p.title, **_point_json(p), "warnings": list(p.warnings)}
+                   for p in report.points or [report]],
+    }
+    return json.dumps(doc, indent=2, allow_nan=False)
+
+
+def _point_json(report: CheckReport) -> dict:
+    """The fields of one profile point (the top level holds the opt point's, ``passed`` is the whole check's)."""
+    return {
         "passed": report.passed,
         "inputs": [json_safe(vars(spec)) for spec in report.inputs],
         "timing": json_safe(report.timing),
         "outputs": [_output_json(report, c, v) for c, v in zip(report.outputs, report.verdicts)],
         "eager_in_dtype_error": report.eager_in_dtype_error,
-        "warnings": list(report.warnings),
-        "warnings_as_errors": report.warnings_as_errors,
         "layers": [{"module": r.module, "tensor": r.tensor, "view": r.view, "comparison": r.comparison.to_dict(),
                     "accumulated": r.accumulated.to_dict() if r.accumulated else None} for r in report.layers],
         "first_divergent": report.first_divergent,
     }
-    return json.dumps(doc, indent=2, allow_nan=False)
 
 
 def _output_json(report: CheckReport, c: Comparison, v: verdict.OutputVerdict) -> dict:
