@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from trtnet import dtypes, fileio, graph, interrupts, log
+from trtnet import dtypes, fileio, graph, interrupts, log, symbolic
 from trtnet.errors import BuildError, TrtnetError, WeightsError
 from trtnet.nn.module import Module, _flatten_tensors
 from trtnet.tensor import Tensor
@@ -158,6 +158,8 @@ def trace(model: Module, inputs: Sequence[Input] | None = None, *, output_names:
 def _add_input(g: graph.Graph, spec: Input, model_dtype: dtypes.DType) -> Tensor:
     dtype = spec.dtype or model_dtype
     tensor = Tensor(g.network.add_input(spec.name, dtype.to_trt(), spec.shape))
+    shapes = spec.profile_shapes()
+    symbolic.declare_input(g, spec.name, shapes["min"], shapes["max"])  # decides comparisons of its sizes
     if dtype.is_float and dtype is not model_dtype:
         from trtnet.functional import cast
 

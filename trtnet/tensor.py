@@ -18,13 +18,22 @@ def _functional() -> ModuleType:
     return F
 
 
+def _symbolic() -> ModuleType:
+    import trtnet.symbolic as symbolic  # symbolic makes Tensors: import it when first used
+
+    return symbolic
+
+
 class Tensor:
-    """A tensor of the network under construction. ``shape`` uses -1 for dynamic dimensions."""
+    """A tensor of the network under construction. ``shape`` holds a SymInt for each dynamic dimension,
+    ``static_shape`` -1."""
 
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's reflected operators
 
     def __init__(self, itensor: Any) -> None:
         self.itensor = itensor
+        self._static_shape: tuple[int, ...] | None = None
+        self._size: Any = None
 
     # ---- metadata ---------------------------------------------------------------------------
     @property
@@ -32,13 +41,20 @@ class Tensor:
         return self.itensor.name
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.itensor.shape)
+    def shape(self) -> "symbolic.Size":
+        """``torch.Size``-like: ints for static dims, a :class:`trtnet.symbolic.SymInt` for each dynamic dim."""
+        if self._size is None:
+            self._size = _symbolic().size_of(self)
+        return self._size
 
     @property
     def static_shape(self) -> tuple[int, ...]:
-        """The build-time shape, -1 for each dynamic dimension (what lowerings validate against)."""
-        return tuple(self.itensor.shape)
+        """The build-time shape, -1 for each dynamic dimension (what lowerings validate against).
+
+        Cached: a Tensor is made once its layer is configured (``set_input`` before ``functional._util.out``)."""
+        if self._static_shape is None:
+            self._static_shape = tuple(self.itensor.shape)
+        return self._static_shape
 
     @property
     def dtype(self) -> dtypes.DType:
@@ -46,16 +62,23 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        return len(self.itensor.shape)
+        return len(self.static_shape)
 
     def dim(self) -> int:
         return self.ndim
 
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.shape if dim is None else self.shape[dim]
+    def size(self, dim: int | None = None) -> Any:
+        """``torch.Tensor.size``: the :attr:`shape`, or the size of ``dim`` (an int or a SymInt)."""
+        if dim is None:
+            return self.shape
+        return self.shape[_functional()._util.normalize_dim(dim, self.ndim)]
+
+    def numel(self) -> Any:
+        """The number of elements (a SymInt when a dim is dynamic)."""
+        return self.shape.numel()
 
     def __repr__(self) -> str:
-        return f"Tensor(name={self.name!r}, shape={self.shape}, dtype={self.dtype.name})"
+        return f"Tensor(name={self.name!r}, shape={self.static_shape}, dtype={self.dtype.name})"
 
     def __bool__(self) -> bool:
         raise TypeError("a trtnet Tensor has no value while the network is built; use trtnet.functional.where "
@@ -174,9 +197,9 @@ class Tensor:
                         "indexing with ints")
 
     def __len__(self) -> int:
-        if not self.shape or self.shape[0] == -1:
-            raise TypeError(f"len() of a tensor of shape {self.shape} is unknown while building")
-        return self.shape[0]
+        if not self.static_shape or self.static_shape[0] == -1:
+            raise TypeError(f"len() of a tensor of shape {self.static_shape} is unknown while building")
+        return self.static_shape[0]
 
     def narrow(self, dim: int, start: int, length: int) -> "Tensor":
         return _functional().narrow(self, dim, start, length)
@@ -194,11 +217,34 @@ class Tensor:
         return _functional().index_select(self, dim, index)
 
     # ---- shape ------------------------------------------------------------------------------
-    def reshape(self, *shape: int | Sequence[int]) -> "Tensor":
-        return _functional().reshape(self, _shape_args(shape))
+    def reshape(self, *shape: Any) -> "Tensor":
+        """``x.reshape(b, s, -1)``: ints and sizes (``x.shape[0]``), one -1 inferred."""
+        return _functional().reshape(self, _symbolic().sizes_arg(shape, "reshape", "shape"))
 
-    def view(self, *shape: int | Sequence[int]) -> "Tensor":
-        return self.reshape(*shape)
+    def view(self, *shape: Any) -> "Tensor":
+        return _functional().reshape(self, _symbolic().sizes_arg(shape, "view", "size"))
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    def unflatten(self, dim: int, sizes: Sequence[Any]) -> "Tensor":
+        return _functional().unflatten(self, dim, sizes)
+
+    # ---- new tensors of this dtype (trtnet.functional.creation) ------------------------------
+    def new_zeros(self, *size: Any, dtype: dtypes.DType | str | None = None) -> "Tensor":
+        return _functional().full(_symbolic().sizes_arg(size, "new_zeros"), 0, dtype=dtype or self.dtype)
+
+    def new_ones(self, *size: Any, dtype: dtypes.DType | str | None = None) -> "Tensor":
+        return _functional().full(_symbolic().sizes_arg(size, "new_ones"), 1, dtype=dtype or self.dtype)
+
+    def new_empty(self, *size: Any, dtype: dtypes.DType | str | None = None) -> "Tensor":
+        return _functional().full(_symbolic().sizes_arg(size, "new_empty"), 0, dtype=dtype or self.dtype)
+
+    def new_full(self, size: Sequence[Any], fill_value: Any, *, dtype: dtypes.DType | str | None = None) -> "Tensor":
+        return _functional().full(_symbolic().sizes_arg([size], "new_full"), fill_value, dtype=dtype or self.dtype)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         return _functional().flatten(self, start_dim, end_dim)
