@@ -18,6 +18,7 @@ from trtnet.reference import (  # noqa: F401  (imported for their registrations)
     constants,
     conv,
     gather,
+    loops,
     matmul,
     normalization,
     plugin,
@@ -62,7 +63,7 @@ def execute(
     """
     env = _validated_feeds(network, feeds)
     output_names = [network.get_output(i).name for i in range(network.num_outputs)]
-    steps = _in_dependency_order([_step(network.get_layer(i)) for i in range(network.num_layers)])
+    steps = _in_dependency_order(loops.fold([_step(network.get_layer(i)) for i in range(network.num_layers)], _loop_step))
     if not intermediates:
         steps = _with_frees(steps, set(output_names))
     with torch.inference_mode():
@@ -83,7 +84,7 @@ def execute_layers(
     dtype; a missing one is a :class:`TrtnetError` naming the layer and the tensor. ``execute`` is this for all
     layers with the network inputs as ``values``; the layerwise checker runs one module call's layers this way.
     """
-    steps = _in_dependency_order([_step(network.get_layer(i)) for i in layers])
+    steps = _in_dependency_order(loops.fold([_step(network.get_layer(i)) for i in layers], _loop_step))
     produced = {out.name for step in steps for out in step.outputs}
     env: dict[str, torch.Tensor] = {}
     for step in steps:
@@ -138,6 +139,23 @@ def _step(layer: Any) -> _Step:
         registry.takes_donations(layer_type),
         registry.outputs_view_weights(layer_type),
     )
+
+
+@dataclass(frozen=True)
+class _LoopType:
+    name: str = "LOOP"
+
+
+def _loop_step(loop: loops.Loop) -> _Step:
+    """One step running a whole loop (:mod:`trtnet.reference.loops`): it reads what the loop reads from outside
+    and produces the loop outputs; its body steps run on a fresh environment per iteration."""
+    body = _in_dependency_order(list(loop.body))
+    outputs = tuple(out for step in loop.loop_outputs for out in step.outputs)
+
+    def run(_: Any, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        return loops.run(loop, dict(zip(loop.reads, inputs)), lambda env: _Run(env).steps(body))
+
+    return _Step(_LoopType(), loop, loop.reads, outputs, run, False, False)
 
 
 def _in_dependency_order(steps: list[_Step]) -> list[_Step]:

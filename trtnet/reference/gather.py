@@ -20,7 +20,7 @@ def _gather_default(x: torch.Tensor, indices: torch.Tensor, axis: int, elementwi
     indices = _wrapped(indices, x.shape[axis])
     if elementwise_dims == 0:
         picked = x.index_select(axis, indices.reshape(-1))
-        return picked.reshape(*x.shape[:axis], *indices.shape, *x.shape[axis + 1 :])
+        return picked.reshape((*x.shape[:axis], *indices.shape, *x.shape[axis + 1 :]))  # () for a 0-D result
     batch = max(x.shape[0], indices.shape[0])
     x = x.expand(batch, *x.shape[1:])
     indices = indices.expand(batch, *indices.shape[1:])
