@@ -38,6 +38,7 @@ from trtnet.functional.scan import cummax, cummin, cumprod
 from trtnet.functional.search import bucketize, searchsorted, take_along_dim
 from trtnet.functional.selection import kthvalue, median
 from trtnet.functional.topk import topk
+from trtnet.functional.rnn import gru, lstm
 from trtnet.functional.quantize import dequantize, fake_quantize, quantize
 
 __all__ = [
@@ -55,6 +56,8 @@ __all__ = [
     # ops torch.onnx.export can't export (docs/onnx-cannot-export.md)
     "bucketize", "cdist", "cummax", "cummin", "cumprod", "cumsum", "kthvalue", "median", "searchsorted", "take_along_dim",
     "topk",
+    # recurrent layers through TensorRT loops (torch.lstm / torch.gru)
+    "gru", "lstm",
     # explicit quantization
     "dequantize", "fake_quantize", "quantize",
 ]

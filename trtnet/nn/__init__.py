@@ -15,6 +15,7 @@ from trtnet.nn.deconv import ConvTranspose2d
 from trtnet.nn.embedding import Embedding
 from trtnet.nn.layernorm import GroupNorm, LayerNorm
 from trtnet.nn.softmax import LogSoftmax, Softmax
+from trtnet.nn.rnn import GRU, LSTM
 from trtnet.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -24,4 +25,6 @@ __all__ = [
     # op breadth
     "ConvTranspose2d", "Embedding", "GroupNorm", "LayerNorm", "LogSoftmax", "MultiheadAttention", "Softmax", "Upsample",
     "UpsamplingBilinear2d", "UpsamplingNearest2d",
+    # recurrent layers through TensorRT loops
+    "GRU", "LSTM",
 ]
