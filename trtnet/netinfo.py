@@ -91,6 +91,8 @@ def _plain(value: Any) -> Any:
         return value
     if hasattr(value, "name") and hasattr(value, "value") and type(value).__name__[0].isupper():  # a pybind11 enum
         return f"{type(value).__name__}.{value.name}"
+    if type(value).__name__ == "ILoop":  # a loop boundary layer's loop: by name (its repr holds an address)
+        return value.name
     try:
         return tuple(int(d) for d in value)  # Dims, Permutation
     except (TypeError, ValueError):
