@@ -11,8 +11,9 @@ TensorRT's definitions (NvInfer.h, "Working with Loops"):
 - ITERATOR: iteration ``i`` yields ``x[i]`` along ``axis``, ``x[M-1-i]`` when ``reverse`` (M: the COUNT limit).
 - RECURRENCE: iteration 0 yields input 0 (the initial value), iteration ``i`` the value input 1 had in ``i-1``.
 - LOOP_OUTPUT ``LAST_VALUE`` (of a recurrence): the value after the last iteration; ``CONCATENATE``/``REVERSE``:
-  the input of every iteration stacked along a new ``axis`` of length input 1 (in reverse iteration order for
-  ``REVERSE``). Positions past the iterations are undefined in TensorRT; here they are NaN (0 for integers).
+  the input of every iteration stacked along a new ``axis`` (in reverse iteration order for ``REVERSE``), whose
+  length, input 1, must be the number of iterations (NvInfer.h leaves longer outputs' tail undefined; TensorRT-RTX
+  refuses them).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ Step = TypeVar("Step")  # the executor's step: .layer_type, .layer, .inputs (nam
 
 @dataclass(frozen=True)
 class Loop:
-    """One loop's steps and the tensors it reads from outside (``reads``, in first-read order)."""
+    """One loop's steps and the tensors it reads from outside (``reads`` by name, in first-read order, and
+    ``read_tensors``, their ITensors)."""
 
     name: str
     trip_limits: tuple[Any, ...]
@@ -42,11 +44,17 @@ class Loop:
     loop_outputs: tuple[Any, ...]
     body: tuple[Any, ...]
     reads: tuple[str, ...]
+    read_tensors: tuple[Any, ...]
+
+    def get_input(self, index: int) -> Any:
+        """The ITensor of read ``index`` (as ``ILayer.get_input``: the executor checks values given for it)."""
+        return self.read_tensors[index]
 
 
 @register(*BOUNDARY)
 def outside_its_loop(layer: Any, inputs: Inputs) -> torch.Tensor:
-    """A boundary layer met on its own: its loop's other layers were not among the layers run."""
+    """The registry's entry for the boundary layers (so ``supported_layer_types`` lists them): :func:`fold` always
+    replaces them by their loop, so running one alone is a bug."""
     raise TrtnetError(f"layer {layer.name!r} belongs to loop {layer.loop.name!r}, which runs only as a whole; "
                       "run all of the loop's layers")
 
@@ -104,13 +112,13 @@ def _loop(loop: Any, boundary: list[Any], consumers: Mapping[str, list[Any]]) ->
                 body[id(step)] = step
                 pending.extend(out.name for out in step.outputs)
                 inside.update(out.name for out in step.outputs)
-    reads: dict[str, None] = {}
+    reads: dict[str, Any] = {}
     for step in (*boundary, *body.values()):
-        for name in step.inputs:
-            if name is not None and name not in inside:
-                reads[name] = None
+        for index, name in enumerate(step.inputs):
+            if name is not None and name not in inside and name not in reads:
+                reads[name] = step.layer.get_input(index)
     return Loop(loop.name, by_type["TRIP_LIMIT"], by_type["ITERATOR"], by_type["RECURRENCE"], by_type["LOOP_OUTPUT"],
-                tuple(body.values()), tuple(reads))
+                tuple(body.values()), tuple(reads), tuple(reads.values()))
 
 
 def run(loop: Loop, values: Mapping[str, torch.Tensor], run_body: Callable[[dict[str, torch.Tensor]], None]
@@ -170,21 +178,10 @@ def iterate(layer: Any, tensor: torch.Tensor, iteration: int, count: int) -> tor
 
 
 def loop_output(layer: Any, values: list[torch.Tensor], length: torch.Tensor) -> torch.Tensor:
-    """LOOP_OUTPUT ``CONCATENATE``/``REVERSE``: ``values`` (one per iteration) stacked along ``axis``, ``length``
-    long; positions past the iterations NaN (0 for integers), undefined in TensorRT."""
-    size = int(length)
-    if size < len(values):
-        raise TrtnetError(f"layer {layer.name!r}: output length {size} is shorter than the {len(values)} iterations")
-    if not values:
-        raise TrtnetError(f"layer {layer.name!r}: the loop ran no iteration, so the output's shape is unknown")
+    """LOOP_OUTPUT ``CONCATENATE``/``REVERSE``: ``values`` (one per iteration) stacked along a new ``axis``."""
+    if int(length) != len(values) or not values:
+        raise TrtnetError(f"layer {layer.name!r}: output length {int(length)} differs from the {len(values)} "
+                          "iterations run (TensorRT-RTX refuses other lengths at build time)")
     if layer.kind.name == "REVERSE":
         values = values[::-1]
-    stacked = torch.stack(values, dim=layer.axis % (values[0].dim() + 1))
-    missing = size - len(values)
-    if not missing:
-        return stacked
-    shape = list(stacked.shape)
-    axis = layer.axis % stacked.dim()
-    shape[axis] = missing
-    fill = float("nan") if stacked.dtype.is_floating_point else 0
-    return torch.cat([stacked, torch.full(shape, fill, dtype=stacked.dtype)], dim=axis)
+    return torch.stack(values, dim=layer.axis % (values[0].dim() + 1))
