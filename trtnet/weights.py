@@ -330,9 +330,10 @@ def audit_values(module: "Module", params: Mapping[str, "Parameter"], accepted: 
     """Problems of values about to be loaded that can't be right: a BatchNorm ``running_var`` below 0 (always)
     and, under the ``"error"`` policy of :func:`nonfinite_weights`, NaN/Inf; under ``"warn"`` NaN/Inf
     warn instead. A key is a running variance when its parameter is a BatchNorm module's ``running_var``."""
-    from trtnet.nn.normalization import BatchNorm2d  # the nn package imports this module
+    from trtnet.nn.normalization import _NormBase  # the nn package imports this module
 
-    variances = {id(m.running_var) for _, m in module.named_modules() if isinstance(m, BatchNorm2d)}
+    variances = {id(m.running_var) for _, m in module.named_modules()
+                 if isinstance(m, _NormBase) and m.running_var is not None}
     problems = []
     for key, array in accepted.items():
         if id(params[key]) in variances and array.size and (negative := int((array < 0).sum())):

@@ -10,8 +10,9 @@
 """
 
 from trtnet.functional._util import as_tensor
-from trtnet.functional.activation import (elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, relu, relu6,
-                                          sigmoid, silu, tanh)
+from trtnet.functional.activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh,
+                                          leaky_relu, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu,
+                                          softplus, softshrink, softsign, tanh, threshold)
 from trtnet.functional.conv import conv2d
 from trtnet.functional.elementwise import add, div, maximum, minimum, mul, pow, sub
 from trtnet.functional.linear import linear, matmul
@@ -26,7 +27,7 @@ from trtnet.functional.deconv import conv_transpose2d
 from trtnet.functional.dims import squeeze, stack, unsqueeze
 from trtnet.functional.gathering import embedding, gather, index_select
 from trtnet.functional.indexing import chunk, expand, expand_as, getitem, narrow, pad, repeat, split, unbind
-from trtnet.functional.normalization import group_norm, layer_norm
+from trtnet.functional.normalization import group_norm, instance_norm, layer_norm, rms_norm
 from trtnet.functional.pointwise import (abs, ceil, clamp, clip, cos, eq, erf, exp, floor, ge, gt, le, log, logical_and,
                                          logical_not, logical_or, logical_xor, lt, masked_fill, ne, reciprocal, rsqrt,
                                          sin, sqrt, where)
@@ -60,4 +61,9 @@ __all__ = [
     "gru", "lstm",
     # explicit quantization
     "dequantize", "fake_quantize", "quantize",
+    # activations (issue 9)
+    "celu", "glu", "hardshrink", "logsigmoid", "mish", "prelu", "selu", "softplus", "softshrink", "softsign",
+    "threshold",
+    # normalization (issue 9)
+    "instance_norm", "rms_norm",
 ]

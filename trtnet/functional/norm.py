@@ -23,10 +23,14 @@ def batch_norm(input: Tensor, running_mean: Weight, running_var: Weight, weight:
     if training:
         raise TrtnetError("batch_norm: training=True normalises with batch statistics; TensorRT builds inference "
                           "engines, so trtnet uses the running statistics (training=False)")
-    if input.ndim < 3:
-        raise ShapeError(f"batch_norm wants an input of rank >= 3 (N, C, ...), got {input.static_shape}")
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm wants an input of rank >= 2 (N, C, ...), got {input.static_shape}")
     check_same_dtype(parameter_values(running_mean, "running_mean")[1], input.dtype, "running_mean")
     mean, var = _loaded(running_mean, "running_mean"), _loaded(running_var, "running_var")
+    channels = input.static_shape[1]
+    for arg, values in (("running_mean", mean), ("running_var", var)):
+        if values.size != channels:
+            raise ShapeError(f"{arg} should contain {channels} elements not {values.size}")
     gamma = _loaded(weight, "weight") if weight is not None else np.ones_like(var)
     beta = _loaded(bias, "bias") if bias is not None else np.zeros_like(var)
     scale = gamma / np.sqrt(var + eps)

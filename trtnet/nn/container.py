@@ -1,4 +1,4 @@
-"""Containers: ``Sequential`` and ``ModuleList``, keyed ``0``, ``1``, ... as in PyTorch.
+"""Containers: ``Sequential`` and ``ModuleList``, keyed ``0``, ``1``, ... as in PyTorch, and ``ModuleDict``.
 
 Indexing, assignment, deletion, slicing, ``insert``/``extend``/``pop`` behave as torch's: a ``Sequential``
 slice keeps its modules' keys, a ``ModuleList`` slice is numbered from ``0``, and deleting renumbers both.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Any
 
 from trtnet.errors import TrtnetError
@@ -112,3 +112,68 @@ class ModuleList(_Container):
 
     def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
         return self.extend(modules)
+
+
+class ModuleDict(Module):
+    """``torch.nn.ModuleDict``: modules by string key, in insertion order; ``state_dict`` keys ``key.weight``."""
+
+    def __init__(self, modules: "Mapping[str, Module] | Iterable[tuple[str, Module]] | None" = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def pop(self, key: str) -> Module:
+        value = self[key]
+        del self[key]
+        return value
+
+    def keys(self) -> KeysView[str]:
+        return self._modules.keys()
+
+    def items(self) -> ItemsView[str, Module]:
+        return self._modules.items()
+
+    def values(self) -> ValuesView[Module]:
+        return self._modules.values()
+
+    def update(self, modules: "Mapping[str, Module] | Iterable[tuple[str, Module]]") -> None:
+        """Add or replace modules from a mapping or from (key, module) pairs, as torch's."""
+        if not isinstance(modules, Iterable):
+            raise TrtnetError("ModuleDict.update should be called with an iterable of key/value pairs, but got "
+                              f"{type(modules).__name__}")
+        if isinstance(modules, Mapping):
+            pairs = list(modules.items())
+        else:
+            pairs = []
+            for index, pair in enumerate(modules):
+                if not isinstance(pair, Iterable) or isinstance(pair, (str, Module)):
+                    raise TrtnetError(f"ModuleDict update sequence element #{index} should be Iterable; is "
+                                      f"{type(pair).__name__}")
+                pair = tuple(pair)
+                if len(pair) != 2:
+                    raise TrtnetError(f"ModuleDict update sequence element #{index} has length {len(pair)}; 2 is "
+                                      "required")
+                pairs.append(pair)
+        for key, module in pairs:
+            self[key] = module

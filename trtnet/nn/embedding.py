@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from trtnet import functional as F
 from trtnet.errors import TrtnetError
-from trtnet.nn.module import Module
+from trtnet.nn.module import Module, parameter_dtype
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -23,7 +23,7 @@ class Embedding(Module):
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise TrtnetError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings {num_embeddings}")
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        self.weight = Parameter((num_embeddings, embedding_dim))
+        self.weight = Parameter((num_embeddings, embedding_dim), dtype=parameter_dtype(device, dtype))
 
     def forward(self, indices: Tensor) -> Tensor:
         return F.embedding(indices, self.weight, self.padding_idx)
