@@ -56,8 +56,9 @@ class _Atom:
         def build() -> "Tensor":
             if self.kind == "dim":
                 source, dim = self.args
+                shape = _cached(g, ("shape_of", self.key[:-1]), lambda: shape_of(source))
                 index = g.constant(np.array([dim], dtype=np.int64), dtypes.int64)
-                return gather_layer("size", shape_of(source), index, 0)
+                return gather_layer("size", shape, index, 0)
             a, b = (_materialize(g, v) for v in self.args)
             quotient = elementwise("floor_divide", a, b)
             if self.kind == "floordiv":
@@ -221,6 +222,10 @@ class SymInt:
 
     def __bool__(self) -> bool:
         return self._compare(0, "!=")
+
+    def as_tensor(self) -> "Tensor":
+        """This size at run time: a 1-element 1-D int64 tensor (made once per graph)."""
+        return _materialize(graph.current(), self)
 
     # ---- no value while building ------------------------------------------------------------
     def _no_value(self, what: str) -> Any:
@@ -561,11 +566,6 @@ def sizes_arg(args: Iterable[Any], op: str, arg: str = "size") -> list["SymInt |
             raise TrtnetError(f"{op}(): argument '{arg}' must be a sequence of ints or sizes, but got "
                               f"{type(value).__name__} ({value!r})")
     return [v if isinstance(v, SymInt) else int(v) for v in args]
-
-
-def static_sizes(sizes: Sequence["SymInt | int"]) -> list[int]:
-    """The sizes with -1 for each SymInt (what the lowerings validate against)."""
-    return [-1 if isinstance(s, SymInt) else int(s) for s in sizes]
 
 
 def shape_tensor(sizes: Sequence["SymInt | int"]) -> "Tensor | None":

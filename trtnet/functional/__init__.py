@@ -20,7 +20,9 @@ from trtnet.functional.norm import batch_norm
 from trtnet.functional.plugin import plugin
 from trtnet.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from trtnet.functional.reduce import amax, amin, mean, sum
-from trtnet.functional.shape import cat, flatten, permute, reshape, transpose
+from trtnet.functional.shape import cat, flatten, permute, reshape, transpose, unflatten
+from trtnet.functional.creation import (arange, empty, empty_like, full, full_like, ones, ones_like, zeros,
+                                       zeros_like)
 from trtnet.functional.unary import cast, neg
 from trtnet.functional.attention import multi_head_attention_forward, scaled_dot_product_attention
 from trtnet.functional.deconv import conv_transpose2d
@@ -61,6 +63,8 @@ __all__ = [
     "gru", "lstm",
     # explicit quantization
     "dequantize", "fake_quantize", "quantize",
+    # sizes and creation (trtnet.symbolic; issue 9)
+    "arange", "empty", "empty_like", "full", "full_like", "ones", "ones_like", "unflatten", "zeros", "zeros_like",
     # activations (issue 9)
     "celu", "glu", "hardshrink", "logsigmoid", "mish", "prelu", "selu", "softplus", "softshrink", "softsign",
     "threshold",
