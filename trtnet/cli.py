@@ -67,12 +67,17 @@ def add_model_arguments(parser: argparse.ArgumentParser, quantized_dtypes: bool 
     parser.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE:SHAPE",
                         help="declare or override an input, e.g. input:fp32:1x3x224x224 "
                              "(DTYPE may be left out); repeatable")
-    for which in ("min", "opt", "max"):
-        parser.add_argument(f"--{which}", action="append", default=[], metavar="[NAME:]SHAPE",
-                            help=f"{which} shape of the optimization profile of a dynamic input; repeatable")
+    add_profile_arguments(parser)
     parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16", *(QUANTIZED if quantized_dtypes else ())),
                         default=None, help="precision of the weights and computation (model.to; int8/fp8: "
                                            "post-training quantization, see --calibration); default: the model's")
+
+
+def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
+    """--min/--opt/--max [NAME:]SHAPE (:func:`trtnet.loading.resolve_inputs`)."""
+    for which in ("min", "opt", "max"):
+        parser.add_argument(f"--{which}", action="append", default=[], metavar="[NAME:]SHAPE",
+                            help=f"{which} shape of the optimization profile of a dynamic input; repeatable")
 
 
 def add_nonfinite_weights_argument(parser: argparse.ArgumentParser) -> None:
@@ -266,12 +271,17 @@ Inputs are seeded random (float: standard normal, int: [0, 10)) at the model's d
 --layerwise [VIEW] compares every module call's output (CPU executor vs forward hooks) and names the first
 divergent module: isolated (the default) runs each module from the reference's inputs, so a row is that
 module's own error; accumulated compares the whole network's run; both shows the two side by side.
+A dynamic input (-1 dims; --min/--opt/--max as for build) is checked at min, opt and max from one engine
+(equal points once), each point with its own seeded inputs, its own table (and layerwise rows); the check
+fails if any point fails. --load-inputs values take the opt point's place; --save-inputs writes opt's.
 
 examples:
   trtnet check models/digits.py:digits --weights weights/digits.safetensors \\
       --reference models/digits_torch.py:digits
   trtnet check models/resnet.py:resnet18 --weights r18.safetensors --reference models/resnet_torch.py:resnet18 \\
       --input input:fp32:1x3x64x64 --dtype fp16 --layerwise --json report.json
+  trtnet check models/resnet.py:resnet18 --weights r18.safetensors --reference models/resnet_torch.py:resnet18 \\
+      --input input:fp32:-1x3x64x64 --min 1x3x64x64 --opt 4x3x64x64 --max 8x3x64x64
 
 exit codes: 0 all outputs within tolerance, 1 mismatch or TensorRT could not build the engine,
 2 bad arguments, model, weights or inputs.
@@ -308,8 +318,11 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="seed of the random inputs, a non-negative integer (default 0)")
     parser.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE:SHAPE",
                         help="declare or override an input, e.g. input:fp32:1x3x64x64; repeatable")
-    parser.add_argument("--save-inputs", metavar="FILE", help="write the inputs used (.npz or .safetensors)")
-    parser.add_argument("--load-inputs", metavar="FILE", help="read the inputs (.npz or .safetensors) instead of random ones")
+    add_profile_arguments(parser)
+    parser.add_argument("--save-inputs", metavar="FILE", help="write the inputs used (.npz or .safetensors; "
+                                                              "of a dynamic model: the opt point's)")
+    parser.add_argument("--load-inputs", metavar="FILE", help="read the inputs (.npz or .safetensors) instead of random "
+                                                              "ones (of a dynamic model: in place of the opt point's)")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON (schema trtnet.check/1; "
                                                      "- : JSON on stdout, the table on stderr)")
     add_html_argument(parser)
@@ -333,7 +346,9 @@ def run_check(args: argparse.Namespace) -> int:
 
     specs = loading.parse_inputs(args.input)
     model = loading.load_model(args.model)
-    inputs = loading.resolve_inputs(model, specs, {}) if specs or model.default_inputs else None
+    profiles = {which: getattr(args, which) for which in ("min", "opt", "max")}
+    given = specs or model.default_inputs or any(profiles.values())
+    inputs = loading.resolve_inputs(model, specs, profiles) if given else None
     report = _naming_load_inputs(args, lambda: loading.call_user(lambda: check(
         model, args.reference, weights=args.weights, inputs=inputs, dtype=args.dtype, device=args.device,
         layerwise=args.layerwise, atol=args.atol, rtol=args.rtol, seed=args.seed,

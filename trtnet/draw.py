@@ -230,6 +230,9 @@ def check_summary(report: Any) -> list[str]:
     """Summary lines and the color legend for a picture of a check."""
     verdict = "PASS" if report.passed else "FAIL"
     lines = [f"check: {verdict} ({report.dtype}, {report.executor}); reference {report.reference}"]
+    if report.points:  # a dynamic check: the colors are the opt point's
+        lines.append("points: " + ", ".join(f"{p.title} {'PASS' if p.passed else 'FAIL'}" for p in report.points)
+                     + f"; colors at {report.title}")
     lines.append(f"first divergence: {report.first_divergent}" if report.first_divergent
                  else "first divergence: none (every module within tolerance)" if report.layers
                  else "no layerwise rows: run the check with --layerwise to color the layers")

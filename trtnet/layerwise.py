@@ -320,7 +320,7 @@ def _reads(network: Any) -> _Reads:
 
 
 def _fits(value: torch.Tensor, tensor: Any) -> bool:
-    declared = tuple(tensor.shape)
+    declared = tensor.static_shape
     return len(value.shape) == len(declared) and all(d in (-1, s) for d, s in zip(declared, value.shape))
 
 
