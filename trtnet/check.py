@@ -32,6 +32,13 @@ the accumulated comparison beside the isolated one. ``first_divergent`` is the f
 isolated view (of the accumulated one in ``"accumulated"`` mode). Matching and attribution rules:
 :mod:`trtnet.layerwise`. Layer rows are diagnostics: the verdict (``report.passed``) is decided by the outputs.
 
+**Dynamic inputs** are checked at the profile's min, opt and max (:func:`shape_points`; equal points once) from
+one trace and one engine build: each point has its own seeded inputs (a generator seeded with ``seed`` per point),
+comparisons, warnings and layer rows, in ``report.points`` (a :class:`CheckReport` each, ``label`` ``"min"``...).
+The top-level report is the opt point's, with the weights' warnings and every point's (prefixed with its
+title); ``report.passed`` needs every point to pass. Input values given (``input_arrays``) take the opt point's
+place (``label="given"`` when their shapes are not opt's); ``save_inputs`` writes the opt point's values.
+
 **Verdict** (rules: :mod:`trtnet.verdict`). Non-finite values fail unless matched position for position, an
 output with nothing finite to compare fails, and ``report.warnings`` flag a reference output that is empty,
 non-finite, all zero, constant, below the tolerance's scale, or hardly dependent on the input: the reference
@@ -86,9 +93,10 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     ``reference``: a ``torch.nn.Module`` or a spec whose factory returns one (same state_dict names).
     ``weights``: a ``.safetensors`` file (or a state_dict mapping) loaded strictly into both; None uses the
     weights both already hold. ``inputs``: the network inputs (default: ``model.default_inputs``; dynamic
-    inputs are checked at their ``opt`` shape). ``input_arrays``: input values by name, or a ``.npz`` /
-    ``.safetensors`` file of them, instead of seeded random values (float: standard normal; int: uniform in
-    ``[0, 10)``; bool: fair coin). ``save_inputs``: write the values used to a ``.npz``/``.safetensors`` file.
+    inputs are checked at min, opt and max, see the module docstring). ``input_arrays``: input values by name, or
+    a ``.npz`` / ``.safetensors`` file of them, instead of seeded random values (float: standard normal; int:
+    uniform in ``[0, 10)``; bool: fair coin); with a profile they replace the opt point's. ``save_inputs``: write
+    the values used (the opt point's) to a ``.npz``/``.safetensors`` file.
     ``device``: ``"gpu"`` (the engine, required), ``"cpu"`` (the reference executor) or ``"auto"``.
     ``nonfinite_weights``: NaN/Inf in the model's weights ``"warn"`` (listed in ``report.warnings``), are an
     ``"error"`` or pass silently (``"ignore"``); see :func:`trtnet.weights.nonfinite_weights`.

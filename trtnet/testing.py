@@ -46,7 +46,8 @@ def assert_matches_torch(trtnet_module: Module, torch_module: Any, inputs: Seque
     - copies ``torch_module.state_dict()`` into ``trtnet_module`` by name (strict: every key must match);
     - ``inputs``: torch tensors / numpy arrays (the network's inputs, named after the module's
       ``default_inputs`` when it declares as many, else ``input`` or ``input_0``, ``input_1``...), or
-      :class:`trtnet.Input` s filled with seeded random values (``seed``);
+      :class:`trtnet.Input` s filled with seeded random values (``seed``); dynamic ones are checked at their
+      min, opt and max shapes from one build, and a failure names the failing points;
     - converts the trtnet module to ``dtype`` (fp32/fp16/bf16) and **builds the engine** with TensorRT, then
       runs it on the GPU if one can run engines, else on the CPU reference executor (``device`` forces one);
     - compares every output with the dtype's default tolerance (``atol``/``rtol`` override it) against the torch
