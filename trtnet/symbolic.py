@@ -352,6 +352,8 @@ def _materialize(g: graph.Graph, value: "SymInt | int") -> "Tensor":
     """A 1-element 1-D int64 tensor holding ``value`` at run time (cached per graph)."""
     from trtnet.functional.elementwise import elementwise
 
+    if isinstance(value, SymInt):
+        value = _folded(value)  # a constant operand of // or % (x.size(0) // 2) is a SymInt without terms
     if isinstance(value, _SIZE_TYPES):
         return g.constant(np.array([int(value)], dtype=np.int64), dtypes.int64)
 
