@@ -19,7 +19,7 @@ from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import check_same_dtype, normalize_dim, out, parameter_values, trt
 from trtnet.functional.elementwise import add, minimum, mul, sub
 from trtnet.functional.indexing import narrow
-from trtnet.functional.pointwise import abs, gt, le, where
+from trtnet.functional.pointwise import abs, exp, gt, le, where
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -64,10 +64,13 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """``x if x > 0 else alpha * (exp(x / alpha) - 1)``: TensorRT's SELU (alpha 1, scale ``alpha``) of ``x / alpha``."""
+    """``x if x > 0 else alpha * (exp(x / alpha) - 1)`` (torch's kernel): TensorRT's SELU (alpha 1, scale ``alpha``)
+    of ``x / alpha`` for ``alpha > 0``; a negative alpha flips the sign of ``x / alpha``, so it selects explicitly."""
     if alpha == 0:
         raise TrtnetError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    return activation("celu", mul(input, 1.0 / alpha), "SELU", 1.0, alpha)
+    if alpha > 0:
+        return activation("celu", mul(input, 1.0 / alpha), "SELU", 1.0, alpha)
+    return where(gt(input, 0.0), input, mul(sub(exp(mul(input, 1.0 / alpha)), 1.0), alpha))
 
 
 def sigmoid(input: Tensor) -> Tensor:
