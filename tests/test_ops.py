@@ -587,13 +587,10 @@ def test_new_layers_named_by_module_path_and_kept_alive() -> None:
     assert len(kept) >= 4  # kernel, bias, group-norm scale and bias
 
 
-def test_non_integer_scalar_with_int_tensor_is_an_error_not_a_truncation():
-    class CompareToHalf(trtnet.Module):
-        def forward(self, x):
-            return x == 2.5
-
-    with pytest.raises(trtnet.TrtnetError, match=r"non-integer value 2\.5 .* int32 tensor would be truncated"):
-        trtnet.trace(CompareToHalf(), [trtnet.Input("x", (3,), "int32")])
+def test_non_integer_scalar_with_int_tensor_promotes_not_truncates():
+    x = np.array([2, 3, -2], dtype=np.int32)  # torch promotes to float32: 2 == 2.5 is False, not truncated to 2 == 2
+    check(lambda t: t == 2.5, lambda t: t == 2.5, [x])
+    check(lambda t: t + 2.5, lambda t: t + 2.5, [x])
 
 
 def test_expand_as_follows_a_dynamic_batch_at_run_time():

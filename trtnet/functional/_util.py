@@ -126,14 +126,14 @@ def prepend_ones(x: Tensor, count: int) -> Tensor:
 
 
 def broadcast_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
-    """Two Tensors of equal rank and dtype from tensors/scalars/arrays, PyTorch broadcasting rules."""
+    """Two Tensors of equal rank and dtype from tensors/scalars/arrays: PyTorch broadcasting and type promotion."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TrtnetError(f"{op} needs at least one trtnet Tensor operand")
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, like=a)
-    if a.dtype is not b.dtype:
-        raise TrtnetError(f"{op}: operands are {a.dtype.name} and {b.dtype.name}; networks are strongly typed, "
-                          "cast one with .to()")
+    from trtnet.functional.promotion import promoted, result_type
+
+    dtype = result_type(a, b, op=op)  # torch's type promotion
+    a = promoted(a, dtype, like=b if isinstance(b, Tensor) else None)
+    b = promoted(b, dtype, like=a)
     rank = max(a.ndim, b.ndim)
     a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
     for da, db in zip(a.static_shape, b.static_shape):

@@ -1,11 +1,17 @@
-"""Binary elementwise ops (one ``IElementWiseLayer`` each), with PyTorch broadcasting."""
+"""Binary elementwise ops (one ``IElementWiseLayer`` each), with PyTorch broadcasting and type promotion; the
+division family (``div`` rounding modes, ``floor_divide``, ``remainder``, ``fmod``) composed from them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from trtnet import graph
+import numpy as np
+
+from trtnet import dtypes, graph
+from trtnet.errors import TrtnetError
 from trtnet.functional._util import broadcast_operands, out, trt
+from trtnet.functional.promotion import promoted, result_type
+from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
 _OPERATIONS = {
@@ -16,36 +22,91 @@ _OPERATIONS = {
 
 
 def elementwise(op: str, a: Any, b: Any) -> Tensor:
-    """Lower ``op`` (a key of the table above) on two operands; scalars become constants of the tensor's dtype."""
+    """Lower ``op`` (a key of the table above) on two operands promoted to one dtype (``torch.result_type``)."""
     a, b = broadcast_operands(a, b, op)
     operation = getattr(trt().ElementWiseOperation, _OPERATIONS[op])
     layer = graph.current().network.add_elementwise(a.itensor, b.itensor, operation)
     return out(graph.current().add(op, layer))
 
 
-def add(a: Any, b: Any) -> Tensor:
-    return elementwise("add", a, b)
+def _scaled(other: Any, alpha: Any, op: str, input: Any) -> Any:
+    """``alpha * other`` for add/sub (torch refuses a float alpha with integer operands)."""
+    if alpha == 1:
+        return other
+    if isinstance(alpha, float) and not result_type(input, other, op=op).is_float:
+        raise TrtnetError(f"{op}: For integral input tensors, argument alpha must not be a floating point number.")
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    return elementwise("sub", a, b)
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``torch.add``: ``input + alpha * other``."""
+    return elementwise("add", input, _scaled(other, alpha, "add", input))
 
 
-def mul(a: Any, b: Any) -> Tensor:
-    return elementwise("mul", a, b)
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``torch.sub``: ``input - alpha * other``."""
+    return elementwise("sub", input, _scaled(other, alpha, "sub", input))
 
 
-def div(a: Any, b: Any) -> Tensor:
-    return elementwise("div", a, b)
+def mul(input: Any, other: Any) -> Tensor:
+    return elementwise("mul", input, other)
 
 
-def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
-    return elementwise("pow", a, b)
+def _float_operands(input: Any, other: Any, op: str) -> tuple[Any, Any]:
+    """Integer and bool operands of a true division become float32, as torch's ``/``."""
+    if result_type(input, other, op=op).is_float:
+        return input, other
+    return tuple(promoted(v, dtypes.float32) if isinstance(v, (Tensor, Parameter, np.ndarray)) else float(v)
+                 for v in (input, other))
 
 
-def maximum(a: Any, b: Any) -> Tensor:
-    return elementwise("maximum", a, b)
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """``torch.div``: true division (integers give float32), ``rounding_mode="trunc"`` rounds toward zero,
+    ``"floor"`` toward -inf (``floor_divide``)."""
+    if rounding_mode is None:
+        return elementwise("div", *_float_operands(input, other, "div"))
+    if rounding_mode == "floor":
+        return elementwise("floor_divide", input, other)
+    if rounding_mode == "trunc":
+        if result_type(input, other, op="div").is_float:
+            from trtnet.functional.pointwise import trunc
+
+            return trunc(elementwise("div", input, other))
+        return elementwise("div", input, other)  # integer DIV truncates toward zero
+    raise TrtnetError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}")
 
 
-def minimum(a: Any, b: Any) -> Tensor:
-    return elementwise("minimum", a, b)
+true_divide = divide = div
+
+
+def floor_divide(input: Any, other: Any) -> Tensor:
+    """``torch.floor_divide`` (``//``): the quotient rounded toward -inf, as Python."""
+    return elementwise("floor_divide", input, other)
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """``torch.remainder`` (``%``): ``input - floor_divide(input, other) * other``, the sign of ``other`` as Python."""
+    return sub(input, mul(floor_divide(input, other), other))
+
+
+def fmod(input: Any, other: Any) -> Tensor:
+    """``torch.fmod``: ``input - trunc(input / other) * other``, the sign of ``input`` as C."""
+    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    return elementwise("pow", input, exponent)
+
+
+def maximum(input: Any, other: Any) -> Tensor:
+    """``torch.maximum`` (NaN propagates); on bool tensors a logical or."""
+    if result_type(input, other, op="maximum") is dtypes.bool_:
+        return elementwise("logical_or", input, other)
+    return elementwise("maximum", input, other)
+
+
+def minimum(input: Any, other: Any) -> Tensor:
+    """``torch.minimum`` (NaN propagates); on bool tensors a logical and."""
+    if result_type(input, other, op="minimum") is dtypes.bool_:
+        return elementwise("logical_and", input, other)
+    return elementwise("minimum", input, other)

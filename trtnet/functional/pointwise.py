@@ -10,9 +10,10 @@ import numpy as np
 
 from trtnet import dtypes, graph
 from trtnet.errors import ShapeError, TrtnetError
-from trtnet.functional._util import out, prepend_ones
+from trtnet.functional._util import as_tensor, out, prepend_ones
 from trtnet.functional.elementwise import elementwise, maximum, minimum
-from trtnet.functional.unary import unary
+from trtnet.functional.promotion import result_type
+from trtnet.functional.unary import cast, unary
 from trtnet.tensor import Tensor
 
 
@@ -62,8 +63,19 @@ def ceil(x: Tensor) -> Tensor:
     return unary("ceil", x, "CEIL")
 
 
-def logical_not(x: Tensor) -> Tensor:
-    return unary("logical_not", _as_bool(x, "logical_not"), "NOT")
+def sign(input: Tensor) -> Tensor:
+    return unary("sign", input, "SIGN")
+
+
+def trunc(input: Tensor) -> Tensor:
+    """``torch.trunc``: rounds toward zero (``ceil`` below 0, ``floor`` above); integers pass through."""
+    if not input.dtype.is_float:
+        return input
+    return where(lt(input, 0), ceil(input), floor(input))
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return unary("logical_not", _as_bool(input, "logical_not"), "NOT")
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -109,41 +121,67 @@ def le(a: Any, b: Any) -> Tensor:
 
 
 def _as_bool(x: Any, op: str) -> Tensor:
-    if not isinstance(x, Tensor) or x.dtype is not dtypes.bool_:
-        raise TrtnetError(f"{op} takes bool tensors (comparison results); got "
-                          f"{x.dtype.name if isinstance(x, Tensor) else type(x).__name__}")
-    return x
+    """A bool tensor: others are ``x != 0`` (NaN is True), as torch's logical ops cast."""
+    if isinstance(x, Tensor):
+        return x if x.dtype is dtypes.bool_ else ne(x, 0)
+    if isinstance(x, (bool, int, float, np.number, np.bool_)):
+        return as_tensor(np.asarray(builtins.bool(x)), dtype=dtypes.bool_)
+    raise TrtnetError(f"{op} takes tensors, got {type(x).__name__}")
 
 
-def logical_and(a: Tensor, b: Tensor) -> Tensor:
-    return elementwise("logical_and", _as_bool(a, "logical_and"), _as_bool(b, "logical_and"))
+def logical_and(input: Any, other: Any) -> Tensor:
+    return elementwise("logical_and", _as_bool(input, "logical_and"), _as_bool(other, "logical_and"))
 
 
-def logical_or(a: Tensor, b: Tensor) -> Tensor:
-    return elementwise("logical_or", _as_bool(a, "logical_or"), _as_bool(b, "logical_or"))
+def logical_or(input: Any, other: Any) -> Tensor:
+    return elementwise("logical_or", _as_bool(input, "logical_or"), _as_bool(other, "logical_or"))
 
 
-def logical_xor(a: Tensor, b: Tensor) -> Tensor:
-    return elementwise("logical_xor", _as_bool(a, "logical_xor"), _as_bool(b, "logical_xor"))
+def logical_xor(input: Any, other: Any) -> Tensor:
+    return elementwise("logical_xor", _as_bool(input, "logical_xor"), _as_bool(other, "logical_xor"))
+
+
+def _bitwise(op: str, logical: Any, *operands: Any) -> Tensor:
+    """Bitwise ops exist in TensorRT for bool only (where they are the logical ops)."""
+    for value in operands:
+        if isinstance(value, Tensor) and value.dtype is not dtypes.bool_:
+            raise TrtnetError(f"{op} on {value.dtype.name} tensors is not supported: TensorRT has no bitwise "
+                              "integer ops; for masks use bool tensors (comparison results) or torch.logical_* ")
+    return logical(*operands)
+
+
+def bitwise_and(input: Any, other: Any) -> Tensor:
+    return _bitwise("bitwise_and", logical_and, input, other)
+
+
+def bitwise_or(input: Any, other: Any) -> Tensor:
+    return _bitwise("bitwise_or", logical_or, input, other)
+
+
+def bitwise_xor(input: Any, other: Any) -> Tensor:
+    return _bitwise("bitwise_xor", logical_xor, input, other)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    return _bitwise("bitwise_not", logical_not, input)
 
 
 # ---- select -----------------------------------------------------------------------------------
 def where(condition: Tensor, input: Any, other: Any, *, dtype: dtypes.DType | None = None) -> Tensor:
-    """``torch.where(condition, input, other)``: one ``ISelectLayer``; the three operands broadcast.
-
-    Python scalars take the dtype of the other (tensor) operand, or ``dtype`` when both are scalars."""
-    if not isinstance(condition, Tensor) or condition.dtype is not dtypes.bool_:
-        raise TrtnetError("where: condition must be a bool tensor (e.g. the result of x > 0)")
-    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
-    if like is None and dtype is None:
-        raise TrtnetError("where: with two scalar branches give dtype=")
-    target = like.dtype if like is not None else dtype
+    """``torch.where(condition, input, other)``: one ``ISelectLayer``; the three operands broadcast, the branches
+    are promoted as torch does (``dtype`` when both are scalars). A non-bool condition is ``condition != 0``."""
+    if not isinstance(condition, Tensor):
+        raise TrtnetError("where: condition must be a tensor (e.g. the result of x > 0)")
+    condition = _as_bool(condition, "where")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        if dtype is None:
+            raise TrtnetError("where: with two scalar branches give dtype=")
+        target = dtype
+    else:
+        target = result_type(input, other, op="where")  # torch's type promotion of the branches
     rank = builtins.max(t.ndim for t in (condition, input, other) if isinstance(t, Tensor))
-    a, b = (t if isinstance(t, Tensor) else graph.current().constant(np.asarray(t).reshape(
+    a, b = (cast(t, target) if isinstance(t, Tensor) else graph.current().constant(np.asarray(t).reshape(
         (1,) * (rank - np.ndim(t)) + np.shape(t)), target) for t in (input, other))
-    if a.dtype is not b.dtype:
-        raise TrtnetError(f"where: branches are {a.dtype.name} and {b.dtype.name}; networks are strongly typed, "
-                          "cast one with .to()")
     condition, a, b = (prepend_ones(t, rank - t.ndim) for t in (condition, a, b))
     for dims in zip(condition.static_shape, a.static_shape, b.static_shape):
         sizes = {d for d in dims if d not in (1, -1)}
@@ -154,5 +192,6 @@ def where(condition: Tensor, input: Any, other: Any, *, dtype: dtypes.DType | No
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
-    """``Tensor.masked_fill``: ``value`` where ``mask`` is True."""
+    """``Tensor.masked_fill``: ``value`` (converted to ``input``'s dtype, as torch) where ``mask`` is True."""
+    value = cast(value, input.dtype) if isinstance(value, Tensor) else as_tensor(value, like=input, dtype=input.dtype)
     return where(mask, value, input)

@@ -1,4 +1,4 @@
-"""Reductions over dims (``IReduceLayer``): mean, sum, amax, amin."""
+"""Reductions over dims (``IReduceLayer``): mean, sum, prod, amax, amin, and the stable ``logsumexp``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Sequence
 
 import numpy as np
 
-from trtnet import graph
-from trtnet.errors import ShapeError
+from trtnet import dtypes, graph
+from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import normalize_dim, out, trt
 from trtnet.functional.dims import reshape_to
+from trtnet.functional.unary import cast, unary
 from trtnet.tensor import Tensor
 
 
@@ -35,17 +36,53 @@ def reduce(op: str, x: Tensor, dim: int | Sequence[int] | None, keepdim: bool, o
     return out(graph.current().add(op, layer))
 
 
-def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-    return reduce("mean", x, dim, keepdim, "AVG")
+def _accumulator(op: str, x: Tensor, dtype: dtypes.DType | str | None) -> Tensor:
+    """``x`` in the dtype torch reduces in: ``dtype`` if given, else int64 for integer and bool inputs."""
+    if dtype is not None:
+        return cast(x, dtypes.get(dtype))
+    return x if x.dtype.is_float else cast(x, dtypes.int64)
 
 
-def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return reduce("sum", x, dim, keepdim, "SUM")
+def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+         dtype: dtypes.DType | str | None = None) -> Tensor:
+    if dtype is not None:
+        input = cast(input, dtypes.get(dtype))
+    if not input.dtype.is_float:
+        raise TrtnetError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                          f"complex dtype. Got: {input.dtype.name}")
+    return reduce("mean", input, dim, keepdim, "AVG")
 
 
-def amax(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-    return reduce("amax", x, dim, keepdim, "MAX")
+def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,  # noqa: A001
+        dtype: dtypes.DType | str | None = None) -> Tensor:
+    """``torch.sum``; integer and bool inputs sum in int64, as torch."""
+    return reduce("sum", _accumulator("sum", input, dtype), dim, keepdim, "SUM")
 
 
-def amin(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-    return reduce("amin", x, dim, keepdim, "MIN")
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+         dtype: dtypes.DType | str | None = None) -> Tensor:
+    """``torch.prod`` over one dim (all elements when None); integer and bool inputs multiply in int64."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TrtnetError(f"prod: dim must be an int or None, got {dim!r}")
+    return reduce("prod", _accumulator("prod", input, dtype), dim, keepdim, "PROD")
+
+
+def amax(input: Tensor, dim: int | Sequence[int] | None = (), keepdim: bool = False) -> Tensor:
+    return reduce("amax", input, dim, keepdim, "MAX")
+
+
+def amin(input: Tensor, dim: int | Sequence[int] | None = (), keepdim: bool = False) -> Tensor:
+    return reduce("amin", input, dim, keepdim, "MIN")
+
+
+def logsumexp(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """``torch.logsumexp``: ``m + log(sum(exp(x - m)))`` with ``m`` the max over ``dim`` (taken as 0 where it is
+    infinite, so all-``-inf`` rows give ``-inf`` and ``+inf`` rows ``+inf``, as torch). Integers become float32."""
+    from trtnet.functional.elementwise import add, sub
+    from trtnet.functional.pointwise import abs as absolute, exp, log, where
+
+    x = input if input.dtype.is_float else cast(input, dtypes.float32)
+    peak = amax(x, dim, keepdim=True)
+    peak = where(unary("logsumexp_isinf", absolute(peak), "ISINF"), 0.0, peak)
+    total = log(reduce("logsumexp", exp(sub(x, peak)), dim, keepdim, "SUM"))
+    return add(total, peak if keepdim else reduce("logsumexp_peak", peak, dim, False, "MAX"))

@@ -27,6 +27,7 @@ from trtnet.reference import (  # noqa: F401  (imported for their registrations)
     quantization,
     reduce,
     resize,
+    scatter,
     shape_ops,
     slicing,
 )
