@@ -43,6 +43,16 @@ from trtnet.functional.selection import kthvalue, median
 from trtnet.functional.topk import topk
 from trtnet.functional.rnn import gru, lstm
 from trtnet.functional.quantize import dequantize, fake_quantize, quantize
+# tensor-op vocabulary (issue 9)
+from trtnet.functional.einsum import einsum
+from trtnet.functional.elementwise import divide, floor_divide, fmod, remainder, true_divide
+from trtnet.functional.extrema import argmax, argmin, max, min
+from trtnet.functional.pointwise import bitwise_and, bitwise_not, bitwise_or, bitwise_xor, sign, trunc
+from trtnet.functional.reduce import logsumexp, prod
+from trtnet.functional.scatter import index_add, index_put, scatter, scatter_add
+from trtnet.functional.sorting import argsort, sort
+from trtnet.functional.statistics import norm, std, var, vector_norm
+from trtnet.functional.triangle import tril, triu
 
 __all__ = [
     "as_tensor",
@@ -63,6 +73,10 @@ __all__ = [
     "gru", "lstm",
     # explicit quantization
     "dequantize", "fake_quantize", "quantize",
+    # tensor-op vocabulary (issue 9)
+    "argmax", "argmin", "argsort", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "divide", "einsum",
+    "floor_divide", "fmod", "index_add", "index_put", "logsumexp", "max", "min", "norm", "prod", "remainder",
+    "scatter", "scatter_add", "sign", "sort", "std", "tril", "triu", "true_divide", "trunc", "var", "vector_norm",
     # sizes and creation (trtnet.symbolic; issue 9)
     "arange", "empty", "empty_like", "full", "full_like", "ones", "ones_like", "unflatten", "zeros", "zeros_like",
     # activations (issue 9)
