@@ -58,12 +58,21 @@ _TRT_DATATYPE = {"FLOAT": float32, "HALF": float16, "BF16": bfloat16, "INT8": in
                  "INT64": int64, "UINT8": uint8, "BOOL": bool_, "FP8": float8_e4m3fn, "INT4": int4}
 
 
+_NO_FLOAT64 = "TensorRT has no float64 tensors; use float32 (model.to(trtnet.float32), x.float())"
+_NO_COMPLEX = ("TensorRT has no complex dtype; carry the real and imaginary parts as two float32 tensors (or a "
+               "trailing dim of 2, as torch.view_as_real)")
+_UNREPRESENTABLE = {"float64": _NO_FLOAT64, "double": _NO_FLOAT64, "fp64": _NO_FLOAT64, "complex64": _NO_COMPLEX,
+                    "complex128": _NO_COMPLEX, "cfloat": _NO_COMPLEX, "cdouble": _NO_COMPLEX, "complex32": _NO_COMPLEX}
+
+
 def get(name: str | DType) -> DType:
     """Look a dtype up by trtnet/PyTorch name or common alias (``fp16``, ``bf16``, ``half``...)."""
     if isinstance(name, DType):
         return name
     key = str(name).lower().removeprefix("torch.").removeprefix("trtnet.")
     found = _BY_NAME.get(key) or _ALIASES.get(key)
+    if found is None and key in _UNREPRESENTABLE:
+        raise TrtnetError(f"dtype {name!r} is not supported: {_UNREPRESENTABLE[key]}")
     if found is None:
         raise TrtnetError(f"unknown dtype {name!r}{did_you_mean(key, [*_BY_NAME, *_ALIASES])}")
     return found

@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any, Sequence
 
 from trtnet import dtypes
+from trtnet.errors import TrtnetError
 
 
 def _functional() -> ModuleType:
@@ -127,6 +128,18 @@ class Tensor:
     def __abs__(self) -> "Tensor":
         return _functional().abs(self)
 
+    def __floordiv__(self, other: Any) -> "Tensor":
+        return _functional().floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> "Tensor":
+        return _functional().floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> "Tensor":
+        return _functional().remainder(self, other)
+
+    def __rmod__(self, other: Any) -> "Tensor":
+        return _functional().remainder(other, self)
+
     # ---- comparisons (bool tensors, as in PyTorch; hashing stays by identity) ------------------
     __hash__ = object.__hash__
 
@@ -149,16 +162,25 @@ class Tensor:
         return _functional().le(self, other)
 
     def __and__(self, other: Any) -> "Tensor":
-        return _functional().logical_and(self, other)
+        return _functional().bitwise_and(self, other)
+
+    def __rand__(self, other: Any) -> "Tensor":
+        return _functional().bitwise_and(other, self)
 
     def __or__(self, other: Any) -> "Tensor":
-        return _functional().logical_or(self, other)
+        return _functional().bitwise_or(self, other)
+
+    def __ror__(self, other: Any) -> "Tensor":
+        return _functional().bitwise_or(other, self)
 
     def __xor__(self, other: Any) -> "Tensor":
-        return _functional().logical_xor(self, other)
+        return _functional().bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> "Tensor":
+        return _functional().bitwise_xor(other, self)
 
     def __invert__(self) -> "Tensor":
-        return _functional().logical_not(self)
+        return _functional().bitwise_not(self)
 
     def eq(self, other: Any) -> "Tensor":
         return _functional().eq(self, other)
@@ -342,17 +364,17 @@ class Tensor:
 
     clip = clamp
 
-    def add(self, other: Any) -> "Tensor":
-        return _functional().add(self, other)
+    def add(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        return _functional().add(self, other, alpha=alpha)
 
-    def sub(self, other: Any) -> "Tensor":
-        return _functional().sub(self, other)
+    def sub(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        return _functional().sub(self, other, alpha=alpha)
 
     def mul(self, other: Any) -> "Tensor":
         return _functional().mul(self, other)
 
-    def div(self, other: Any) -> "Tensor":
-        return _functional().div(self, other)
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> "Tensor":
+        return _functional().div(self, other, rounding_mode=rounding_mode)
 
     def matmul(self, other: Any) -> "Tensor":
         return _functional().matmul(self, other)
@@ -376,8 +398,19 @@ class Tensor:
     def gelu(self, approximate: str = "none") -> "Tensor":
         return _functional().gelu(self, approximate)
 
-    def to(self, dtype: dtypes.DType | str) -> "Tensor":
-        return _functional().cast(self, dtypes.get(dtype))
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """``to(dtype)``, ``to(other)`` (its dtype), ``to(device, dtype)``: devices ("cuda", "cpu", torch.device)
+        and ``non_blocking``/``copy``/``memory_format`` are accepted and ignored (the engine decides placement)."""
+        dtype = kwargs.pop("dtype", None)
+        unknown = set(kwargs) - {"device", "non_blocking", "copy", "memory_format"}
+        if unknown:
+            raise TypeError(f"to() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif not _is_device(arg) and not isinstance(arg, bool):
+                dtype = arg
+        return self if dtype is None else _functional().cast(self, dtypes.get(dtype))
 
     def float(self) -> "Tensor":
         return self.to(dtypes.float32)
@@ -387,6 +420,21 @@ class Tensor:
 
     def bfloat16(self) -> "Tensor":
         return self.to(dtypes.bfloat16)
+
+    def int(self) -> "Tensor":
+        return self.to(dtypes.int32)
+
+    def long(self) -> "Tensor":
+        return self.to(dtypes.int64)
+
+    def bool(self) -> "Tensor":
+        return self.to(dtypes.bool_)
+
+    def double(self) -> "Tensor":
+        return self.to("float64")  # refused with the reason (trtnet.dtypes)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
 
     # ---- scans and order statistics (trtnet.functional.scan / selection / topk) -------------
     def cumsum(self, dim: int, *, dtype: dtypes.DType | str | None = None) -> "Tensor":
@@ -409,6 +457,118 @@ class Tensor:
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
         return _functional().topk(self, k, dim, largest, sorted)
+
+
+    # ---- tensor-op vocabulary (issue 9): trtnet.functional extrema / sorting / statistics / scatter / ... -------
+    def contiguous(self, memory_format: Any = None) -> "Tensor":
+        return self
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    def repeat_interleave(self, repeats: int, dim: int | None = None, *, output_size: int | None = None) -> "Tensor":
+        return _functional().repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _functional().max(self, dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _functional().min(self, dim, keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        return _functional().argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        return _functional().argmin(self, dim, keepdim)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+        return _functional().sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> "Tensor":
+        return _functional().argsort(self, dim, descending, stable)
+
+    def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> "Tensor":
+        return _functional().logsumexp(self, dim, keepdim)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        return _functional().prod(self, dim, keepdim, dtype=dtype)
+
+    def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> "Tensor":
+        return _functional().var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> "Tensor":
+        return _functional().std(self, dim, unbiased, keepdim, correction=correction)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
+        return _functional().norm(self, p, dim, keepdim, dtype)
+
+    def floor_divide(self, other: Any) -> "Tensor":
+        return _functional().floor_divide(self, other)
+
+    def remainder(self, other: Any) -> "Tensor":
+        return _functional().remainder(self, other)
+
+    def fmod(self, other: Any) -> "Tensor":
+        return _functional().fmod(self, other)
+
+    def sign(self) -> "Tensor":
+        return _functional().sign(self)
+
+    def trunc(self) -> "Tensor":
+        return _functional().trunc(self)
+
+    def logical_and(self, other: Any) -> "Tensor":
+        return _functional().logical_and(self, other)
+
+    def logical_or(self, other: Any) -> "Tensor":
+        return _functional().logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> "Tensor":
+        return _functional().logical_xor(self, other)
+
+    def tril(self, diagonal: int = 0) -> "Tensor":
+        return _functional().tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> "Tensor":
+        return _functional().triu(self, diagonal)
+
+    def gather(self, dim: int, index: "Tensor") -> "Tensor":
+        return _functional().gather(self, dim, index)
+
+    def scatter(self, dim: int, index: "Tensor", src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> "Tensor":
+        return _functional().scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim: int, index: "Tensor", src: "Tensor") -> "Tensor":
+        return _functional().scatter_add(self, dim, index, src)
+
+    def index_add(self, dim: int, index: "Tensor", source: "Tensor", *, alpha: Any = 1) -> "Tensor":
+        return _functional().index_add(self, dim, index, source, alpha=alpha)
+
+    def index_put(self, indices: Sequence["Tensor"], values: Any, accumulate: bool = False) -> "Tensor":
+        return _functional().index_put(self, indices, values, accumulate)
+
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
+        """torch functions called on trtnet Tensors (``torch.cat([x, y])``) stop with the trtnet name to use."""
+        name = getattr(func, "__name__", str(func))
+        if "Tensor." in getattr(func, "__qualname__", ""):
+            raise TrtnetError(f"torch.Tensor.{name} got a trtnet Tensor: torch tensors and trtnet Tensors don't mix "
+                              "while a network is built; make a constant with trtnet.functional.as_tensor(array)")
+        hint = (f"use trtnet.functional.{name}" if callable(getattr(_functional(), name, None))
+                else "trtnet.functional has no op of that name")
+        raise TrtnetError(f"torch.{name} was called on a trtnet Tensor; {hint} (trtnet Tensors are TensorRT "
+                          "network tensors, torch functions can't take them)")
+
+
+def _is_device(arg: Any) -> bool:
+    """A torch device or its spelling ("cuda", "cuda:0", "cpu"), as ``Tensor.to`` takes them."""
+    if type(arg).__name__ == "device":
+        return True
+    return isinstance(arg, str) and arg.split(":")[0] in ("cuda", "cpu", "mps", "meta")
 
 
 def _shape_args(args: tuple) -> tuple[int, ...]:

@@ -53,6 +53,7 @@ from trtnet.functional.scatter import index_add, index_put, scatter, scatter_add
 from trtnet.functional.sorting import argsort, sort
 from trtnet.functional.statistics import norm, std, var, vector_norm
 from trtnet.functional.triangle import tril, triu
+from trtnet.functional.interleave import repeat_interleave
 
 __all__ = [
     "as_tensor",
@@ -77,6 +78,7 @@ __all__ = [
     "argmax", "argmin", "argsort", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "divide", "einsum",
     "floor_divide", "fmod", "index_add", "index_put", "logsumexp", "max", "min", "norm", "prod", "remainder",
     "scatter", "scatter_add", "sign", "sort", "std", "tril", "triu", "true_divide", "trunc", "var", "vector_norm",
+    "repeat_interleave",
     # sizes and creation (trtnet.symbolic; issue 9)
     "arange", "empty", "empty_like", "full", "full_like", "ones", "ones_like", "unflatten", "zeros", "zeros_like",
     # activations (issue 9)
