@@ -257,7 +257,15 @@ def _bound(value: float) -> str:
 
 
 def _describe(*values: "SymInt") -> str:
-    atoms = {atom.key: atom for v in values for mono, _ in v.terms.values() for atom in mono}
+    """Each size an expression is made of, with its range (the dims inside ``//`` and ``%`` too)."""
+    atoms: dict[tuple, _Atom] = {}
+    pending = list(values)
+    while pending:
+        value = pending.pop()
+        for mono, _ in value.terms.values():
+            for atom in mono:
+                atoms[atom.key] = atom
+                pending += [v for v in atom.args if isinstance(v, SymInt)] if atom.kind != "dim" else []
     return ", ".join(f"{atom.label} in [{_bound(atom.lo)}, {_bound(atom.hi)}]" for atom in atoms.values())
 
 
