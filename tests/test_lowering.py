@@ -214,10 +214,12 @@ def test_adaptive_avg_pool_divisible(size, shape, window) -> None:
     assert net_out_shape(net) == torch_out_shape(ref, shape)
 
 
-def test_adaptive_avg_pool_uneven_is_refused() -> None:
-    model = nn.AdaptiveAvgPool2d(3)
-    with pytest.raises(trtnet.TrtnetError, match="uneven"):
-        trtnet.trace(model, [trtnet.Input("input", (1, 3, 8, 8))])
+def test_adaptive_avg_pool_uneven_gathers_each_dims_windows() -> None:  # numerics: test_vocab_convpool.py
+    model, ref = pair(nn.AdaptiveAvgPool2d(3), torch.nn.AdaptiveAvgPool2d(3))
+    net = trace(model, (1, 3, 8, 8))
+    types = [t for _, t in summary(net)]
+    assert types.count("GATHER") == 2 and "POOLING" not in types
+    assert net_out_shape(net) == torch_out_shape(ref, (1, 3, 8, 8)) == (1, 3, 3, 3)
 
 
 # ---- activations -----------------------------------------------------------------------------------

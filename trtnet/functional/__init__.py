@@ -13,19 +13,22 @@ from trtnet.functional._util import as_tensor
 from trtnet.functional.activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh,
                                           leaky_relu, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu,
                                           softplus, softshrink, softsign, tanh, threshold)
-from trtnet.functional.conv import conv2d
+from trtnet.functional.conv import conv1d, conv2d, conv3d
 from trtnet.functional.elementwise import add, div, maximum, minimum, mul, pow, sub
 from trtnet.functional.linear import linear, matmul
 from trtnet.functional.norm import batch_norm
 from trtnet.functional.plugin import plugin
-from trtnet.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from trtnet.functional.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
+                                      adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d, avg_pool3d,
+                                      max_pool1d, max_pool2d, max_pool3d)
 from trtnet.functional.reduce import amax, amin, mean, sum
 from trtnet.functional.shape import cat, flatten, permute, reshape, transpose, unflatten
 from trtnet.functional.creation import (arange, empty, empty_like, full, full_like, ones, ones_like, zeros,
                                        zeros_like)
 from trtnet.functional.unary import cast, neg
 from trtnet.functional.attention import multi_head_attention_forward, scaled_dot_product_attention
-from trtnet.functional.deconv import conv_transpose2d
+from trtnet.functional.deconv import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from trtnet.functional.pixelshuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from trtnet.functional.dims import squeeze, stack, unsqueeze
 from trtnet.functional.gathering import embedding, gather, index_select
 from trtnet.functional.indexing import chunk, expand, expand_as, getitem, narrow, pad, repeat, split, unbind
@@ -86,4 +89,8 @@ __all__ = [
     "threshold",
     # normalization (issue 9)
     "instance_norm", "rms_norm",
+    # conv/pool/resize in 1-3 spatial dims (issue 9)
+    "adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "avg_pool1d", "avg_pool3d", "channel_shuffle", "conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d",
+    "max_pool1d", "max_pool3d", "pixel_shuffle", "pixel_unshuffle",
 ]

@@ -133,6 +133,8 @@ def quantized_convolution(op: str, input: Tensor, weight: Parameter | np.ndarray
         return make(input, weights_for(weight, input.dtype, "weight"))
     quantized_input = plan.activation(key, input)
     values, weight_dtype = parameter_values(weight, "weight")
+    if values.ndim == 3:  # conv1d runs as 2-D: [K, C/groups, 1, k]
+        values = values.reshape(values.shape[0], values.shape[1], 1, values.shape[2])
     g = graph.current()
     kernel = _fake_quantized_weight(values, g.constant(values, weight_dtype, name=g.parameter_names.get(id(weight))),
                                     0, plan.dtype)

@@ -34,6 +34,7 @@ from trtnet import graph
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import out, trt
 from trtnet.functional.dims import runtime_shape
+from trtnet.functional.pooling import adaptive_pool
 from trtnet.tensor import Tensor
 
 _LINEAR_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
@@ -91,17 +92,18 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
                 scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """``torch.nn.functional.interpolate`` for ``nearest``, ``nearest-exact``, ``linear`` (3-D), ``bilinear``,
-    ``bicubic`` (4-D) and ``trilinear`` (5-D) on ``(N, C, *spatial)``; N and C may be dynamic."""
+    """``torch.nn.functional.interpolate`` for ``nearest``, ``nearest-exact``, ``area`` (adaptive average pooling),
+    ``linear`` (3-D), ``bilinear``, ``bicubic`` (4-D) and ``trilinear`` (5-D) on ``(N, C, *spatial)``; N and C may
+    be dynamic."""
     spatial = input.ndim - 2
     if spatial < 1 or spatial > 3:
         raise ShapeError(f"interpolate expects a 3-D, 4-D or 5-D input (N, C, *spatial), got {input.static_shape}")
     if mode in _LINEAR_RANK and input.ndim != _LINEAR_RANK[mode]:
         raise ShapeError(f"interpolate: mode {mode!r} needs a {_LINEAR_RANK[mode]}-D input, got {input.static_shape}")
-    if mode not in ("nearest", "nearest-exact", *_LINEAR_RANK):
-        raise TrtnetError(f"interpolate: mode {mode!r} is not supported (nearest, nearest-exact, linear, bilinear, "
-                          "bicubic, trilinear)")
-    if align_corners is not None and mode in ("nearest", "nearest-exact"):
+    if mode not in ("nearest", "nearest-exact", "area", *_LINEAR_RANK):
+        raise TrtnetError(f"interpolate: mode {mode!r} is not supported (nearest, nearest-exact, area, linear, "
+                          "bilinear, bicubic, trilinear)")
+    if align_corners is not None and mode in ("nearest", "nearest-exact", "area"):
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if antialias:
@@ -128,6 +130,8 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         scales = None if recompute_scale_factor or align else [1.0, 1.0, *factors]
     if any(s <= 0 for s in sizes):
         raise ShapeError(f"interpolate: output size {sizes} of {input.static_shape} must be positive")
+    if mode == "area":  # as PyTorch: adaptive average pooling to the output size
+        return adaptive_pool("interpolate", input, "AVERAGE", spatial, sizes)
 
     if mode == "nearest":
         kind, transform, rounding = "NEAREST", "ASYMMETRIC", "FLOOR"

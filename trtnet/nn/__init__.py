@@ -4,16 +4,18 @@ from trtnet.nn.activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsi
                                   LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softplus, Softshrink,
                                   Softsign, Tanh, Threshold)
 from trtnet.nn.container import ModuleDict, ModuleList, Sequential
-from trtnet.nn.conv import Conv2d
+from trtnet.nn.conv import Conv1d, Conv2d, Conv3d
 from trtnet.nn.linear import Linear
 from trtnet.nn.misc import Dropout, Flatten, Identity
 from trtnet.nn.module import Module
 from trtnet.nn.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d,
                                      InstanceNorm3d)
 from trtnet.parameter import Parameter
-from trtnet.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from trtnet.nn.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
+                               AdaptiveMaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d)
+from trtnet.nn.pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from trtnet.nn.attention import MultiheadAttention
-from trtnet.nn.deconv import ConvTranspose2d
+from trtnet.nn.deconv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from trtnet.nn.embedding import Embedding
 from trtnet.nn.layernorm import GroupNorm, LayerNorm, RMSNorm
 from trtnet.nn.softmax import LogSoftmax, Softmax
@@ -29,6 +31,10 @@ __all__ = [
     "UpsamplingBilinear2d", "UpsamplingNearest2d",
     # recurrent layers through TensorRT loops
     "GRU", "LSTM",
+    # conv/pool/resize in 1-3 spatial dims (issue 9)
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AvgPool1d",
+    "AvgPool3d", "ChannelShuffle", "Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose3d", "MaxPool1d", "MaxPool3d",
+    "PixelShuffle", "PixelUnshuffle",
     # modules, activations, norms (issue 9)
     "BatchNorm1d", "BatchNorm3d", "CELU", "GLU", "Hardshrink", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
     "LogSigmoid", "Mish", "ModuleDict", "PReLU", "RMSNorm", "SELU", "Softplus", "Softshrink", "Softsign", "Threshold",
