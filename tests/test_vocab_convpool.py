@@ -62,9 +62,12 @@ def test_conv(nd, kernel, stride, padding, dilation, groups, bias) -> None:
     matches(lambda m: getattr(m, name)(4, 8, kernel, stride, padding, dilation, groups, bias), (2, 4, *SPATIAL[nd]))
 
 
-@pytest.mark.parametrize("nd", [1, 2, 3])
-@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-@pytest.mark.parametrize("padding", [1, 2, "same"])
+# every padding_mode with every kind of padding once, each spatial rank three times
+PADDING_MODES = [(1 + (m + p) % 3, mode, padding) for m, mode in enumerate(["reflect", "replicate", "circular"])
+                 for p, padding in enumerate([1, 2, "same"])]
+
+
+@pytest.mark.parametrize("nd,mode,padding", PADDING_MODES)
 def test_conv_padding_modes(nd, mode, padding) -> None:
     name = CLASSES[nd][0]
     matches(lambda m: getattr(m, name)(3, 4, 3, padding=padding, padding_mode=mode), (2, 3, *SPATIAL[nd]))
