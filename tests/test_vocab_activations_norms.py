@@ -277,3 +277,47 @@ def test_norms_with_dynamic_batch(dtype: str) -> None:
         for batch in (1, 7):
             feed = rand(batch, *shape[1:], seed=batch)
             check(ours, theirs, [rand(*shape)], dynamic=1, feeds=[feed], dtype=dtype)
+
+
+DYNAMIC = [("glu", dict(dim=1)), ("prelu", None), ("softplus", dict(beta=2.0, threshold=3.0)), ("celu", dict(alpha=-1.0)),
+           ("threshold", dict(threshold=0.1, value=5.0)), ("logsigmoid", {}), ("instance_norm", {}),
+           ("rms_norm", dict(normalized_shape=[4]))]
+
+
+@pytest.mark.parametrize("name,kwargs", DYNAMIC, ids=[n for n, _ in DYNAMIC])
+def test_ops_with_dynamic_batch(name: str, kwargs: dict | None) -> None:
+    if name == "prelu":
+        slopes = np.array([0.1, -0.3, 2.0, 0.5, 0.0, 1.0], np.float32)
+        ours, theirs = (lambda x: F.prelu(x, slopes)), (lambda t: TF.prelu(t, torch.from_numpy(slopes)))
+    else:
+        ours, theirs = (lambda x: getattr(F, name)(x, **kwargs)), (lambda t: getattr(TF, name)(t, **kwargs))
+    for batch in (1, 6):
+        check(ours, theirs, [rand(4, 6, 4) * 4], dynamic=1, feeds=[rand(batch, 6, 4, seed=batch) * 4])
+
+
+@pytest.mark.parametrize("module", [lambda: (nn.RMSNorm(8), torch.nn.RMSNorm(8)),
+                                    lambda: (nn.InstanceNorm1d(8, affine=True), torch.nn.InstanceNorm1d(8, affine=True)),
+                                    lambda: (nn.PReLU(8), torch.nn.PReLU(8)), lambda: (nn.Mish(), torch.nn.Mish())],
+                         ids=["RMSNorm", "InstanceNorm1d", "PReLU", "Mish"])
+def test_modules_with_dynamic_batch_and_sequence(module) -> None:
+    """Two dynamic dims at once (batch 1..4, sequence 2..16), run at three shapes from one network."""
+    from trtnet.build import BuildConfig, serialize
+    from trtnet.reference import execute
+
+    ours, theirs = module()
+    theirs = _randomized(theirs)
+    ours.load_state_dict(theirs.state_dict())
+    seq_dim = 2 if isinstance(ours, (nn.InstanceNorm1d, nn.PReLU)) else 1  # channels at dim 1
+    shape = [-1, -1, -1]
+    shape[3 - seq_dim] = 8
+    low, high = [1, 1, 1], [4, 4, 4]
+    low[seq_dim], high[seq_dim], low[3 - seq_dim], high[3 - seq_dim] = 2, 16, 8, 8
+    net = trtnet.trace(ours, [trtnet.Input("x", tuple(shape), min=tuple(low), opt=tuple(high), max=tuple(high))])
+    assert len(serialize(net, BuildConfig())) > 0
+    for batch, length in ((1, 2), (3, 5), (4, 16)):
+        dims = [batch, 0, 0]
+        dims[seq_dim], dims[3 - seq_dim] = length, 8
+        x = rand(*dims, seed=length)
+        got = execute(net.network, {"x": x})[net.outputs[0]]
+        with torch.no_grad():
+            torch.testing.assert_close(got, theirs(torch.from_numpy(x)), atol=2e-5, rtol=2e-5)

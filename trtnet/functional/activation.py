@@ -169,6 +169,8 @@ def prelu(input: Tensor, weight: Parameter | np.ndarray) -> Tensor:
     values, weight_dtype = parameter_values(weight, "weight")
     check_same_dtype(weight_dtype, input.dtype, "weight")
     channels = input.static_shape[1] if input.ndim >= 2 else 1
+    if channels == -1 and values.size != 1:
+        raise ShapeError("prelu: the channel dim (1) is dynamic; one slope per channel needs it static")
     if values.size != 1 and values.size != channels:
         raise ShapeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                          f"{values.size} and channel size = {channels}.")
