@@ -284,14 +284,15 @@ def test_load_inputs_take_the_opt_points_place(models, tmp_path: Path, capsys) -
     assert "== given (3x5x16) ==" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("bad, option", [(["--min", "9x3x16x16"], "--min"), (["--opt", "8x3x16x16x1"], "--opt")])
+@pytest.mark.parametrize("bad, option", [(["--min", "9x3x16x16"], "--min"), (["--opt", "8x3x16x16x1"], "--opt"),
+                                         (["--max", "0x3x16x16"], "--max")])
 def test_bad_profile_exits_2_naming_the_option(models, tmp_path: Path, capsys, bad: list[str], option: str) -> None:
     profile = ["--min", "1x3x16x16", "--opt", "4x3x16x16", "--max", "8x3x16x16"]
     profile[profile.index(bad[0]) + 1] = bad[1]
     code = main(["check", models["cnn"], "--weights", models["cnn_weights"], "--reference", models["torch_cnn"],
                  "--device", "cpu", "--input", "x:fp32:-1x3x16x16", *profile])
     check_error = capsys.readouterr().err
-    assert code == 2 and check_error.startswith("trtnet check: error: ") and option in check_error
+    assert code == 2 and check_error.startswith("trtnet check: error: ") and option in check_error and bad[1] in check_error
     assert "Traceback" not in check_error
     # the same words as trtnet build's
     build = main(["build", models["cnn"], "--weights", models["cnn_weights"], "-o", str(tmp_path / "e.engine"),

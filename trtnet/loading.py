@@ -260,6 +260,7 @@ def resolve_inputs(model: Module, specs: Sequence[InputSpec], profiles: dict[str
     A declared profile is kept unless ``--input`` changes the shape; a static shape given profile
     shapes becomes dynamic (-1) in the dims where min/opt/max differ."""
     inputs = {spec.name: spec for spec in _merge(model, specs)}
+    options: dict[str, list[str]] = {name: [] for name in inputs}  # the --min/--opt/--max given, by input
     for which, texts in profiles.items():
         given: dict[str, str] = {}
         for text in texts:
@@ -269,7 +270,8 @@ def resolve_inputs(model: Module, specs: Sequence[InputSpec], profiles: dict[str
                                   "give each input's shape once")
             given[name] = text
             inputs[name].profile[which] = shape
-    return [_make_input(spec) for spec in inputs.values()]
+            options[name].append(f"--{which} {text}")
+    return [_make_input(spec, options[spec.name]) for spec in inputs.values()]
 
 
 def _merge(model: Module, specs: Sequence[InputSpec]) -> list[InputSpec]:
@@ -290,18 +292,19 @@ def _merge(model: Module, specs: Sequence[InputSpec]) -> list[InputSpec]:
     return list(merged.values())
 
 
-def _make_input(spec: InputSpec) -> Input:
+def _make_input(spec: InputSpec, options: Sequence[str] = ()) -> Input:
     shape, profile = spec.shape, spec.profile
+    named = f" (given: {', '.join(options)})" if options else ""
     if -1 not in shape and profile:
         given = list(profile.values())
         if any(len(p) != len(shape) for p in given):
             raise TrtnetError(f"input {spec.name!r}: profile shapes {', '.join(map(format_shape, given))} "
-                              f"don't have the rank of {format_shape(shape)}")
+                              f"don't have the rank of {format_shape(shape)}{named}")
         shape = tuple(-1 if len({p[axis] for p in given}) > 1 else d for axis, d in enumerate(shape))
     try:
         return Input(spec.name, shape, spec.dtype, **profile)
     except TrtnetError as exc:
-        raise TrtnetError(f"--input/--min/--opt/--max: {exc}") from None
+        raise TrtnetError(f"--input/--min/--opt/--max: {exc}{named}") from None
 
 
 def parse_seed(text: str) -> int:
