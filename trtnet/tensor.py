@@ -246,12 +246,6 @@ class Tensor:
     def view(self, *shape: Any) -> "Tensor":
         return _functional().reshape(self, _symbolic().sizes_arg(shape, "view", "size"))
 
-    def view_as(self, other: "Tensor") -> "Tensor":
-        return self.reshape(other.shape)
-
-    def reshape_as(self, other: "Tensor") -> "Tensor":
-        return self.reshape(other.shape)
-
     def unflatten(self, dim: int, sizes: Sequence[Any]) -> "Tensor":
         return _functional().unflatten(self, dim, sizes)
 
