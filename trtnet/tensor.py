@@ -235,6 +235,12 @@ class Tensor:
     def unbind(self, dim: int = 0) -> tuple["Tensor", ...]:
         return _functional().unbind(self, dim)
 
+    def flip(self, *dims: int | Sequence[int]) -> "Tensor":
+        return _functional().flip(self, _shape_args(dims))
+
+    def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
+        return _functional().roll(self, shifts, dims)
+
     def index_select(self, dim: int, index: "Tensor") -> "Tensor":
         return _functional().index_select(self, dim, index)
 

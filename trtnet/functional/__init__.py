@@ -31,7 +31,8 @@ from trtnet.functional.deconv import conv_transpose1d, conv_transpose2d, conv_tr
 from trtnet.functional.pixelshuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from trtnet.functional.dims import squeeze, stack, unsqueeze
 from trtnet.functional.gathering import embedding, gather, index_select
-from trtnet.functional.indexing import chunk, expand, expand_as, getitem, narrow, pad, repeat, split, unbind
+from trtnet.functional.indexing import (chunk, expand, expand_as, flip, getitem, narrow, pad, repeat, roll, split,
+                                        unbind)
 from trtnet.functional.normalization import group_norm, instance_norm, layer_norm, rms_norm
 from trtnet.functional.pointwise import (abs, ceil, clamp, clip, cos, eq, erf, exp, floor, ge, gt, le, log, logical_and,
                                          logical_not, logical_or, logical_xor, lt, masked_fill, ne, reciprocal, rsqrt,
@@ -77,20 +78,22 @@ __all__ = [
     "gru", "lstm",
     # explicit quantization
     "dequantize", "fake_quantize", "quantize",
+    # sizes and creation (trtnet.symbolic; issue 9)
+    "arange", "empty", "empty_like", "full", "full_like", "ones", "ones_like", "unflatten", "zeros", "zeros_like",
     # tensor-op vocabulary (issue 9)
     "argmax", "argmin", "argsort", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "divide", "einsum",
     "floor_divide", "fmod", "index_add", "index_put", "logsumexp", "max", "min", "norm", "prod", "remainder",
     "scatter", "scatter_add", "sign", "sort", "std", "tril", "triu", "true_divide", "trunc", "var", "vector_norm",
     "repeat_interleave",
-    # sizes and creation (trtnet.symbolic; issue 9)
-    "arange", "empty", "empty_like", "full", "full_like", "ones", "ones_like", "unflatten", "zeros", "zeros_like",
+    # indexing (issue 9)
+    "flip", "roll",
+    # conv/pool/resize in 1-3 spatial dims (issue 9)
+    "adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "avg_pool1d", "avg_pool3d", "channel_shuffle", "conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d",
+    "max_pool1d", "max_pool3d", "pixel_shuffle", "pixel_unshuffle",
     # activations (issue 9)
     "celu", "glu", "hardshrink", "logsigmoid", "mish", "prelu", "selu", "softplus", "softshrink", "softsign",
     "threshold",
     # normalization (issue 9)
     "instance_norm", "rms_norm",
-    # conv/pool/resize in 1-3 spatial dims (issue 9)
-    "adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
-    "avg_pool1d", "avg_pool3d", "channel_shuffle", "conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d",
-    "max_pool1d", "max_pool3d", "pixel_shuffle", "pixel_unshuffle",
 ]

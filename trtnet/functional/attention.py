@@ -14,16 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from trtnet import dtypes, graph
+from trtnet import dtypes, graph, symbolic
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import parameter_values
-from trtnet.functional.dims import reshape_to, unsqueeze
+from trtnet.functional.dims import unsqueeze
 from trtnet.functional.elementwise import add, mul
+from trtnet.functional.fill import linspace_fill
 from trtnet.functional.indexing import chunk, expand
 from trtnet.functional.linear import linear, matmul
-from trtnet.functional.pointwise import eq, where
+from trtnet.functional.pointwise import eq, gt, where
 from trtnet.functional.reduce import amax, mean
-from trtnet.functional.shape import permute
+from trtnet.functional.shape import permute, reshape_sizes
 from trtnet.functional.softmax import softmax
 from trtnet.functional.unary import cast
 from trtnet.parameter import Parameter
@@ -72,19 +73,27 @@ def attention(query: Tensor, key: Tensor, value: Tensor, *, allow: Tensor | None
     return matmul(weights, value), weights
 
 
-def _causal(length: int, source: int) -> np.ndarray:
-    return np.tril(np.ones((length, source), dtype=np.bool_))
+def _causal(query: Tensor, key: Tensor) -> Tensor:
+    """The top-left causal mask ``tril(ones(L, S))`` (True = attend), shaped ``(1, ..., 1, L, S)`` at the rank of
+    the scores: a constant for static lengths, else ``i - j > -1`` over a runtime iota (one ``IFillLayer``)."""
+    rank = max(query.ndim, key.ndim)
+    length, source = query.static_shape[-2], key.static_shape[-2]
+    if -1 not in (length, source):
+        mask = np.tril(np.ones((length, source), dtype=np.bool_))
+        return graph.current().constant(mask.reshape((1,) * (rank - 2) + mask.shape), dtypes.bool_)
+    lengths = symbolic.shape_tensor([1] * (rank - 2) + [query.shape[-2], key.shape[-2]])
+    row_minus_column = linspace_fill("causal_mask", lengths, 0, [0] * (rank - 2) + [1, -1])
+    return gt(row_minus_column, -1)
 
 
 def _repeat_heads(x: Tensor, repeats: int) -> Tensor:
     """``x.repeat_interleave(repeats, dim=-3)``."""
     if repeats == 1:
         return x
-    shape = list(x.static_shape)
+    shape = x.shape
     heads = shape[-3]
     grown = expand(unsqueeze(x, -3), [*shape[:-3], heads, repeats, *shape[-2:]])
-    dims = [*shape[:-3], heads * repeats, *shape[-2:]]
-    return reshape_to("repeat_interleave", grown, dims, [i if d == -1 else None for i, d in enumerate(dims)])
+    return reshape_sizes("repeat_interleave", grown, [*shape[:-3], heads * repeats, *shape[-2:]])
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
@@ -105,18 +114,20 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise TrtnetError("scaled_dot_product_attention: query, key and value must have one dtype")
     if query.static_shape[-1] != key.static_shape[-1]:
         raise ShapeError(f"scaled_dot_product_attention: query {query.static_shape} and key {key.static_shape} differ in E")
-    length, source = query.static_shape[-2], key.static_shape[-2]
+    if query.static_shape[-1] == -1:
+        raise ShapeError(f"scaled_dot_product_attention: the embedding dim E of query {query.static_shape} must be static")
     if enable_gqa and query.ndim >= 3:
         hq, hkv = query.static_shape[-3], key.static_shape[-3]
+        if -1 in (hq, hkv, value.static_shape[-3]):
+            raise ShapeError(f"enable_gqa: the head dims (-3) of query {query.static_shape}, key {key.static_shape} "
+                             f"and value {value.static_shape} must be static")
         if hq % hkv or hq % value.static_shape[-3]:
             raise ShapeError(f"enable_gqa: {hq} query heads are not a multiple of the key/value heads {hkv}")
         key, value = _repeat_heads(key, hq // hkv), _repeat_heads(value, hq // value.static_shape[-3])
     factor = 1.0 / math.sqrt(query.static_shape[-1]) if scale is None else float(scale)
     allow = additive = None
     if is_causal:
-        if -1 in (length, source):
-            raise ShapeError("scaled_dot_product_attention: is_causal needs static sequence lengths")
-        allow = graph.current().constant(_causal(length, source), dtypes.bool_)
+        allow = _causal(query, key)
     elif attn_mask is not None:
         if not isinstance(attn_mask, Tensor):
             raise TrtnetError("scaled_dot_product_attention: attn_mask must be a trtnet Tensor")
@@ -183,23 +194,20 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         v = _project(value, v_proj_weight, biases[2])
 
     def heads(t: Tensor) -> Tensor:  # (N, L, E) -> (N, H, L, head)
-        n, length = t.static_shape[0], t.static_shape[1]
-        dims = [n, length, num_heads, head]
-        split = reshape_to("split_heads", t, dims, [0 if n == -1 else None, 1 if length == -1 else None, None, None])
-        return permute(split, (0, 2, 1, 3))
+        n, length = t.shape[0], t.shape[1]
+        return permute(reshape_sizes("split_heads", t, [n, length, num_heads, head]), (0, 2, 1, 3))
 
     q, k, v = heads(q), heads(k), heads(v)
-    batch, length, source = query.static_shape[0], query.static_shape[1], key.static_shape[1]
+    batch = query.shape[0]
 
     additive = None
     if attn_mask is not None:
         mask = _additive(attn_mask, q.dtype, False, "attn_mask")
         if mask.ndim == 3:  # (N * H, L, S) -> (N, H, L, S)
-            if batch == -1:
-                raise ShapeError("MultiheadAttention: a 3-D attn_mask needs a static batch size")
-            if mask.static_shape[0] != batch * num_heads:
-                raise ShapeError(f"attn_mask {mask.static_shape}: expected ({batch * num_heads}, {length}, {source})")
-            mask = reshape_to("attn_mask", mask, [batch, num_heads, length, source], [None] * 4)
+            rows = mask.static_shape[0]
+            if isinstance(batch, int) and rows != batch * num_heads:
+                raise ShapeError(f"attn_mask {mask.static_shape}: expected (N * num_heads = {batch * num_heads}, L, S)")
+            mask = reshape_sizes("attn_mask", mask, [batch, num_heads, *mask.shape[1:]])
         elif mask.ndim != 2:
             raise ShapeError(f"attn_mask must be 2-D (L, S) or 3-D (N * num_heads, L, S), got {mask.static_shape}")
         additive = mask
@@ -207,16 +215,12 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         if key_padding_mask.ndim != 2:
             raise ShapeError(f"key_padding_mask must be (N, S), got {key_padding_mask.static_shape}")
         padding = _additive(key_padding_mask, q.dtype, False, "key_padding_mask")
-        n = padding.static_shape[0]
-        padding = reshape_to("key_padding_mask", padding, [n, 1, 1, padding.static_shape[1]],
-                             [0 if n == -1 else None, None, None, None])
+        padding = reshape_sizes("key_padding_mask", padding, [padding.shape[0], 1, 1, padding.shape[1]])
         additive = padding if additive is None else add(additive, padding)
 
     attended, weights = attention(q, k, v, additive=additive, scale=1.0 / math.sqrt(head), safe=not need_weights)
     merged = permute(attended, (0, 2, 1, 3))  # (N, L, H, head)
-    n, length = merged.static_shape[0], merged.static_shape[1]
-    merged = reshape_to("merge_heads", merged, [n, length, embed],
-                        [0 if n == -1 else None, 1 if length == -1 else None, None])
+    merged = reshape_sizes("merge_heads", merged, [*merged.shape[:2], embed])
     output = out_proj(merged)
     if not batch_first:
         output = permute(output, (1, 0, 2))

@@ -1,0 +1,286 @@
+"""Indexing, slicing and attention on dynamic dims: each case is traced once with a dynamic profile (batch 1..8 and
+sequence 1..128 together where the op has both), built with TensorRT, and run by the CPU executor at the min, opt
+and max shapes against eager PyTorch at the same shapes."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+import trtnet  # noqa: E402
+import trtnet.functional as F  # noqa: E402
+import trtnet.nn as nn  # noqa: E402
+from trtnet.build import BuildConfig, serialize  # noqa: E402
+from trtnet.errors import ShapeError  # noqa: E402
+from trtnet.reference import execute  # noqa: E402
+from test_ops import Fn  # noqa: E402
+
+Shape = Sequence[int]
+
+
+def bsh(hidden: int = 4) -> tuple[Shape, Shape, Shape]:
+    """(batch, sequence, hidden) at min / opt / max: batch 1..8 and sequence 1..128, both dynamic."""
+    return (1, 1, hidden), (4, 16, hidden), (8, 128, hidden)
+
+
+def heads(n: int, d: int = 8, batch: Sequence[int] = (1, 2, 8), seq: Sequence[int] = (1, 16, 128)) -> tuple:
+    """(B, n, S, d) at min / opt / max."""
+    return tuple((b, n, s, d) for b, s in zip(batch, seq))
+
+
+def _array(shape: Shape, dtype: str, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if dtype == "bool":
+        return rng.random(shape) < 0.7
+    if dtype == "float01":  # an attention mask of ones and zeros, as Hugging Face's
+        return (rng.random(shape) < 0.7).astype(np.float32)
+    if dtype == "padding":  # a key_padding_mask (True = ignore) that leaves key 0 to every row
+        mask = rng.random(shape) < 0.3
+        mask[:, 0] = False
+        return mask
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def check_dynamic(fn: Callable[..., Any], torch_fn: Callable[..., Any], profiles: Sequence[tuple],
+                  dtypes: Sequence[str] | None = None, runs: Sequence[Sequence[Shape]] | None = None,
+                  module: nn.Module | None = None, tol: float = 2e-5) -> None:
+    """Trace ``fn`` (or ``module``) on inputs with the (min, opt, max) ``profiles``, build it, then run it at each
+    profile shape (or at ``runs``: per run, one shape per input) on the CPU executor and compare with ``torch_fn``."""
+    dtypes = list(dtypes or ["float32"] * len(profiles))
+    inputs = []
+    for i, ((lo, mid, hi), dtype) in enumerate(zip(profiles, dtypes)):
+        shape = tuple(-1 if a != b else a for a, b in zip(lo, hi))
+        trt_dtype = {"float01": "float32", "padding": "bool"}.get(dtype, dtype)
+        inputs.append(trtnet.Input(f"x{i}", shape, trt_dtype, min=lo, opt=mid, max=hi))
+    assert any(-1 in spec.shape for spec in inputs), "each case must have a dynamic dim"
+    net = trtnet.trace(module or Fn(fn), inputs)
+    assert len(serialize(net, BuildConfig())) > 0
+    for run, shapes in enumerate(runs or list(zip(*profiles))):
+        arrays = [_array(s, dtype, seed=run + 10 * i) for i, (s, dtype) in enumerate(zip(shapes, dtypes))]
+        outputs = execute(net.network, {f"x{i}": a for i, a in enumerate(arrays)})
+        got = [outputs[name] for name in net.outputs]
+        with torch.no_grad():
+            expected = torch_fn(*[torch.from_numpy(a) for a in arrays])
+        expected = [expected] if isinstance(expected, torch.Tensor) else [e for e in expected if e is not None]
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            assert tuple(g.shape) == tuple(e.shape), f"at {shapes}"
+            if e.dtype.is_floating_point:
+                torch.testing.assert_close(g, e, atol=tol, rtol=tol, equal_nan=True, msg=lambda m: f"at {shapes}: {m}")
+            else:
+                assert torch.equal(g, e), f"at {shapes}"
+
+
+# ---- getitem ------------------------------------------------------------------------------------
+INDEXING = {
+    "pooler x[:, 0]": lambda x: x[:, 0],
+    "x[:, -1]": lambda x: x[:, -1],
+    "x[:, 1:]": lambda x: x[:, 1:],  # empty at sequence 1
+    "x[:, :-1]": lambda x: x[:, :-1],
+    "x[:, 2:-3]": lambda x: x[:, 2:-3],
+    "x[:, -5:]": lambda x: x[:, -5:],  # clamped to the whole dim at sequence 1
+    "x[:, 3:100]": lambda x: x[:, 3:100],  # stop clamped
+    "x[:, ::2]": lambda x: x[:, ::2],
+    "x[:, 1::3]": lambda x: x[:, 1::3],
+    "x[-1, :, 1:3]": lambda x: x[-1, :, 1:3],
+    "x[0]": lambda x: x[0],
+    "x[..., None, 2]": lambda x: x[..., None, 2],
+    "x[:, None]": lambda x: x[:, None],
+    "x[:, 0, None]": lambda x: x[:, 0, None],
+}
+
+
+@pytest.mark.parametrize("case", INDEXING)
+def test_getitem_on_batch_and_sequence(case: str) -> None:
+    check_dynamic(INDEXING[case], INDEXING[case], [bsh()])
+
+
+def test_getitem_negative_step_is_refused_as_torch() -> None:
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        torch.zeros(3)[::-1]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        trtnet.trace(Fn(lambda x: x[:, ::-1]), [trtnet.Input("x", (-1, -1), min=(1, 1), opt=(2, 2), max=(4, 4))])
+
+
+def test_integer_index_out_of_range_on_a_static_dim() -> None:
+    with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 2 with size 4"):
+        trtnet.trace(Fn(lambda x: x[:, :, 4]), [trtnet.Input("x", (-1, -1, 4), min=bsh()[0], opt=bsh()[1],
+                                                             max=bsh()[2])])
+
+
+# ---- narrow / split / chunk / unbind -------------------------------------------------------------
+NARROWING = {
+    "narrow(1, 0, 1)": (lambda x: x.narrow(1, 0, 1), lambda x: x.narrow(1, 0, 1)),
+    "narrow(1, -1, 1)": (lambda x: x.narrow(1, -1, 1), lambda x: x.narrow(1, -1, 1)),
+    "narrow(0, 0, 1)": (lambda x: x.narrow(0, 0, 1), lambda x: x.narrow(0, 0, 1)),
+    "split([1, 3], -1)": (lambda x: x.split([1, 3], -1), lambda x: x.split([1, 3], -1)),
+    "chunk(2, -1)": (lambda x: x.chunk(2, -1), lambda x: x.chunk(2, -1)),
+    "unbind(-1)": (lambda x: x.unbind(-1), lambda x: x.unbind(-1)),
+    "chunk(1, 1)": (lambda x: x.chunk(1, 1), lambda x: x.chunk(1, 1)),
+}
+
+
+@pytest.mark.parametrize("case", NARROWING)
+def test_narrow_split_chunk_unbind(case: str) -> None:
+    ours, theirs = NARROWING[case]
+    check_dynamic(ours, theirs, [bsh()])
+
+
+@pytest.mark.parametrize("op, message", [
+    (lambda x: x.chunk(2, 1), "chunk: dim 1 of \\(-1, -1, 4\\) is dynamic"),
+    (lambda x: x.unbind(0), "unbind: dim 0 of \\(-1, -1, 4\\) is dynamic"),
+    (lambda x: x.split(2, 1), "split: dim 1 of \\(-1, -1, 4\\) is dynamic, so the number of pieces"),
+])
+def test_ops_with_a_runtime_number_of_results_are_refused(op: Callable, message: str) -> None:
+    with pytest.raises(ShapeError, match=message):
+        trtnet.trace(Fn(op), [trtnet.Input("x", (-1, -1, 4), min=bsh()[0], opt=bsh()[1], max=bsh()[2])])
+
+
+# ---- flip / roll ------------------------------------------------------------------------------------
+FLIP_ROLL = {
+    "flip(1)": (lambda x: x.flip(1), lambda x: x.flip(1)),
+    "flip(0, 2)": (lambda x: x.flip(0, 2), lambda x: x.flip(0, 2)),
+    "F.flip(x, [-1, 1])": (lambda x: F.flip(x, [-1, 1]), lambda x: torch.flip(x, [-1, 1])),
+    "roll(3, 1)": (lambda x: x.roll(3, 1), lambda x: x.roll(3, 1)),  # shift beyond the sequence at min
+    "roll(-2, 1)": (lambda x: x.roll(-2, 1), lambda x: x.roll(-2, 1)),
+    "roll((1, -1), (0, 2))": (lambda x: F.roll(x, (1, -1), (0, 2)), lambda x: torch.roll(x, (1, -1), (0, 2))),
+    "roll((1, 2), (1, 1))": (lambda x: x.roll((1, 2), (1, 1)), lambda x: x.roll((1, 2), (1, 1))),
+}
+
+
+@pytest.mark.parametrize("case", FLIP_ROLL)
+def test_flip_and_roll(case: str) -> None:
+    ours, theirs = FLIP_ROLL[case]
+    check_dynamic(ours, theirs, [bsh()])
+
+
+def test_roll_flattened_with_one_dynamic_dim_and_flip_static() -> None:
+    check_dynamic(lambda x: (x.roll(5), x.flip(-1)), lambda x: (x.roll(5), x.flip(-1)),
+                  [((1, 3, 4), (2, 3, 4), (8, 3, 4))])
+
+
+def test_flip_repeated_dim_is_refused() -> None:
+    with pytest.raises(trtnet.TrtnetError, match="dim 1 appears multiple times"):
+        trtnet.trace(Fn(lambda x: x.flip(1, -2)), [trtnet.Input("x", (2, 3, 4))])
+
+
+# ---- expand / repeat / pad ---------------------------------------------------------------------------
+def test_expand_as_batch_and_sequence() -> None:
+    check_dynamic(lambda x, y: x[:, :1].expand_as(y) + y, lambda x, y: x[:, :1].expand_as(y) + y, [bsh(), bsh()])
+
+
+def test_expand_dynamic_dim_of_runtime_size_one_broadcasts() -> None:
+    """x's dim 0 is dynamic; where its runtime size is 1 it broadcasts to y's (stride computed at run time)."""
+    runs = [((1, 4), (1, 4)), ((1, 4), (16, 4)), ((8, 4), (8, 4))]
+    check_dynamic(lambda x, y: x.expand_as(y), lambda x, y: x.expand_as(y),
+                  [((1, 4), (1, 4), (8, 4)), ((1, 4), (16, 4), (128, 4))], runs=runs)
+
+
+REPEATS = {
+    "repeat(1, 2, 3)": lambda x: x.repeat(1, 2, 3),
+    "repeat(2, 1, 1, 1)": lambda x: x.repeat(2, 1, 1, 1),
+    "expand(2, -1, -1, 4)": lambda x: x[:, :, :1].expand(2, -1, -1, 4),
+}
+
+
+@pytest.mark.parametrize("case", REPEATS)
+def test_repeat_and_expand(case: str) -> None:
+    check_dynamic(REPEATS[case], REPEATS[case], [((1, 1, 4), (4, 1, 4), (8, 1, 4))] if "expand" in case else [bsh()])
+
+
+@pytest.mark.parametrize("mode", ["constant", "replicate"])
+def test_pad_dynamic_sequence(mode: str) -> None:
+    def ours(x):
+        return F.pad(x.permute(0, 2, 1), (2, 1), mode=mode)
+
+    def theirs(x):
+        return TF.pad(x.permute(0, 2, 1), (2, 1), mode=mode)
+
+    check_dynamic(ours, theirs, [bsh()])
+
+
+# ---- attention -----------------------------------------------------------------------------------------
+def test_causal_self_attention_batch_and_sequence() -> None:
+    sdpa = F.scaled_dot_product_attention
+    check_dynamic(lambda q, k, v: sdpa(q, k, v, is_causal=True),
+                  lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True), [heads(2)] * 3)
+
+
+def test_causal_cross_attention_lengths_differ() -> None:
+    """Top-left causal mask tril(ones(L, S)) with L and S dynamic independently."""
+    sdpa = F.scaled_dot_product_attention
+    queries = heads(2, seq=(1, 5, 32))
+    keys = heads(2, seq=(3, 9, 20))
+    check_dynamic(lambda q, k, v: sdpa(q, k, v, is_causal=True),
+                  lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True), [queries, keys, keys])
+
+
+def test_llama_causal_gqa_batch_and_sequence() -> None:
+    sdpa = F.scaled_dot_product_attention
+    check_dynamic(lambda q, k, v: sdpa(q, k, v, is_causal=True, enable_gqa=True),
+                  lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+                  [heads(8, 16), heads(2, 16), heads(2, 16)])
+
+
+def test_gqa_without_mask_batch_and_sequence() -> None:
+    sdpa = F.scaled_dot_product_attention
+    check_dynamic(lambda q, k, v: sdpa(q, k, v, enable_gqa=True),
+                  lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+                  [heads(4), heads(2), heads(2)])
+
+
+def test_hf_extended_attention_mask() -> None:
+    """BERT's ``get_extended_attention_mask``: ``mask[:, None, None, :]``, ``(1.0 - mask) * finfo.min``, added to
+    the scores of every head and query position."""
+    lowest = float(np.finfo(np.float32).min)
+
+    def extended(mask):
+        return (1.0 - mask[:, None, None, :]) * lowest
+
+    def ours(q, k, v, mask):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=extended(mask))
+
+    def theirs(q, k, v, mask):
+        return TF.scaled_dot_product_attention(q, k, v, attn_mask=extended(mask))
+
+    masks = tuple((b, s) for b, _, s, _ in heads(2))
+    check_dynamic(ours, theirs, [heads(2)] * 3 + [masks], dtypes=["float32"] * 3 + ["float01"], tol=1e-4)
+
+
+def test_bool_mask_per_batch() -> None:
+    """A bool (B, 1, L, S) mask built from a padding mask and a causal mask by broadcasting."""
+    def ours(q, k, v, keep):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :])
+
+    def theirs(q, k, v, keep):
+        return TF.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :])
+
+    masks = tuple((b, s) for b, _, s, _ in heads(2))
+    check_dynamic(ours, theirs, [heads(2)] * 3 + [masks], dtypes=["float32"] * 3 + ["bool"])
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_multihead_attention_batch_sequence_and_key_padding_mask(batch_first: bool) -> None:
+    ours = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first).eval()
+    ours.load_state_dict(theirs.state_dict())
+
+    class SelfAttention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attn = ours
+
+        def forward(self, x, padding):
+            return self.attn(x, x, x, key_padding_mask=padding, need_weights=False)[0]
+
+    def reference(x, padding):
+        return theirs(x, x, x, key_padding_mask=padding, need_weights=False)[0]
+
+    sizes = ((1, 1), (4, 16), (8, 128))
+    xs = tuple((b, s, 8) if batch_first else (s, b, 8) for b, s in sizes)
+    check_dynamic(None, reference, [xs, sizes], dtypes=["float32", "padding"], module=SelfAttention(), tol=1e-4)
