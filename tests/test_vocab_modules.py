@@ -257,7 +257,8 @@ def test_module_dict_errors() -> None:
 # ---- device= / dtype= -------------------------------------------------------------------------------------------------
 FACTORY = [("Linear", (4, 3)), ("Embedding", (5, 2)), ("LayerNorm", (4,)), ("GroupNorm", (2, 4)), ("RMSNorm", (4,)),
            ("BatchNorm1d", (3,)), ("BatchNorm2d", (3,)), ("BatchNorm3d", (3,)), ("PReLU", (3,)),
-           ("InstanceNorm2d", (3,))]
+           ("InstanceNorm2d", (3,)), ("Conv1d", (2, 4, 3)), ("Conv2d", (2, 4, 3)), ("Conv3d", (2, 4, 3)),
+           ("ConvTranspose1d", (2, 4, 3)), ("ConvTranspose2d", (2, 4, 3)), ("MultiheadAttention", (8, 2))]
 
 
 @pytest.mark.parametrize("name,args", FACTORY, ids=[n for n, _ in FACTORY])

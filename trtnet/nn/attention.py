@@ -6,7 +6,7 @@ from __future__ import annotations
 from trtnet import functional as F
 from trtnet.errors import TrtnetError
 from trtnet.nn.linear import Linear
-from trtnet.nn.module import Module
+from trtnet.nn.module import Module, parameter_dtype
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -27,16 +27,17 @@ class MultiheadAttention(Module):
         self.embed_dim, self.num_heads, self.batch_first, self.dropout = embed_dim, num_heads, batch_first, dropout
         self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
         self.head_dim = embed_dim // num_heads
+        kind = parameter_dtype(device, dtype)
         if self.kdim == embed_dim and self.vdim == embed_dim:
-            self.in_proj_weight = Parameter((3 * embed_dim, embed_dim))
+            self.in_proj_weight = Parameter((3 * embed_dim, embed_dim), dtype=kind)
             self.q_proj_weight = self.k_proj_weight = self.v_proj_weight = None
         else:
             self.in_proj_weight = None
-            self.q_proj_weight = Parameter((embed_dim, embed_dim))
-            self.k_proj_weight = Parameter((embed_dim, self.kdim))
-            self.v_proj_weight = Parameter((embed_dim, self.vdim))
-        self.in_proj_bias = Parameter((3 * embed_dim,)) if bias else None
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+            self.q_proj_weight = Parameter((embed_dim, embed_dim), dtype=kind)
+            self.k_proj_weight = Parameter((embed_dim, self.kdim), dtype=kind)
+            self.v_proj_weight = Parameter((embed_dim, self.vdim), dtype=kind)
+        self.in_proj_bias = Parameter((3 * embed_dim,), dtype=kind) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
                 need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,

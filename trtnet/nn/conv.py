@@ -8,7 +8,7 @@ from trtnet import functional as F
 from trtnet.errors import TrtnetError
 from trtnet.functional._util import check_groups, ntuple
 from trtnet.functional.conv import convolution
-from trtnet.nn.module import Module
+from trtnet.nn.module import Module, parameter_dtype
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -41,8 +41,9 @@ class _ConvNd(Module):
         self.stride, self.dilation = ntuple(stride, nd, "stride"), ntuple(dilation, nd, "dilation")
         self.padding = padding if isinstance(padding, str) else ntuple(padding, nd, "padding")
         self.padding_mode = padding_mode
-        self.weight = Parameter((out_channels, in_channels // groups, *self.kernel_size))
-        self.bias = Parameter((out_channels,)) if bias else None
+        kind = parameter_dtype(device, dtype)
+        self.weight = Parameter((out_channels, in_channels // groups, *self.kernel_size), dtype=kind)
+        self.bias = Parameter((out_channels,), dtype=kind) if bias else None
 
     def _explicit_padding(self) -> list[int]:
         """``F.pad``'s pairs for ``padding`` (``'same'``: the odd pixel after), last dim first, as PyTorch's

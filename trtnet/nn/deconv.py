@@ -7,7 +7,7 @@ from typing import Sequence
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import check_groups, ntuple
 from trtnet.functional.deconv import transposed_convolution
-from trtnet.nn.module import Module
+from trtnet.nn.module import Module, parameter_dtype
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -36,8 +36,9 @@ class _ConvTransposeNd(Module):
         self.stride, self.padding = ntuple(stride, nd, "stride"), ntuple(padding, nd, "padding")
         self.output_padding = ntuple(output_padding, nd, "output_padding")
         self.dilation = ntuple(dilation, nd, "dilation")
-        self.weight = Parameter((in_channels, out_channels // groups, *self.kernel_size))
-        self.bias = Parameter((out_channels,)) if bias else None
+        kind = parameter_dtype(device, dtype)
+        self.weight = Parameter((in_channels, out_channels // groups, *self.kernel_size), dtype=kind)
+        self.bias = Parameter((out_channels,), dtype=kind) if bias else None
 
     def _output_padding(self, x: Tensor, output_size: Sequence[int] | None) -> tuple[int, ...]:
         """PyTorch's ``output_size`` argument: the output padding that reaches it."""
