@@ -299,3 +299,13 @@ def test_bad_profile_exits_2_naming_the_option(models, tmp_path: Path, capsys, b
                   "--input", "x:fp32:-1x3x16x16", *profile])
     build_error = capsys.readouterr().err
     assert build == 2 and build_error.replace("trtnet build", "trtnet check") == check_error
+
+
+def test_point_title_names_every_input() -> None:
+    from trtnet.compare import Tolerance
+    from trtnet.report import CheckReport, InputSpec
+
+    point = CheckReport(model="m", reference="r", dtype="float32", executor="cpu", tolerance=Tolerance(1e-4, 1e-3),
+                        outputs=[], label="max", inputs=[InputSpec("input_ids", (8, 128), "int64", seed=0),
+                                                         InputSpec("attention_mask", (8, 128), "bool", seed=0)])
+    assert point.title == "max (input_ids 8x128, attention_mask 8x128)"
