@@ -72,6 +72,8 @@ def _along(op: str, x: Tensor, dim: int, keepdim: bool, largest: bool) -> MaxMin
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """``torch.argmax``: int64 index of the first maximum along ``dim`` (of the flattened input when None)."""
+    if input.dtype is dtypes.bool_:
+        raise TrtnetError("argmax(): does not support bool input")
     if dim is None:
         return _reduce_all("argmax", input, keepdim, True)[1]
     return _along("argmax", input, dim, keepdim, True).indices
@@ -79,6 +81,8 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """``torch.argmin``: int64 index of the first minimum along ``dim`` (of the flattened input when None)."""
+    if input.dtype is dtypes.bool_:
+        raise TrtnetError("argmin(): does not support bool input")
     if dim is None:
         return _reduce_all("argmin", input, keepdim, False)[1]
     return _along("argmin", input, dim, keepdim, False).indices
