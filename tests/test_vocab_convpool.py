@@ -16,7 +16,9 @@ torch = pytest.importorskip("torch")
 import trtnet  # noqa: E402
 import trtnet.functional as F  # noqa: E402
 import trtnet.nn as nn  # noqa: E402
+from trtnet.build import BuildConfig, serialize  # noqa: E402
 from trtnet.errors import TrtnetError  # noqa: E402
+from trtnet.reference import execute  # noqa: E402
 from trtnet.testing import assert_matches_torch  # noqa: E402
 from test_ops import Fn, rand, run  # noqa: E402
 
@@ -284,6 +286,53 @@ def test_dynamic_batch(make, shape) -> None:
         got = run(ours, [rand(*shape)], dynamic=1, feeds=[feed])[0][0]
         with torch.no_grad():
             torch.testing.assert_close(got, reference(torch.from_numpy(feed)), atol=2e-5, rtol=2e-5)
+
+
+@pytest.mark.parametrize("make,shape,dynamic", [
+    (lambda m: m.Conv1d(3, 4, 3, stride=2, dilation=2), (3, 3, 16), (0, 2)),
+    (lambda m: m.Conv1d(3, 4, 3, padding="same"), (3, 3, 16), (0, 2)),
+    (lambda m: m.ConvTranspose1d(3, 4, 3, stride=2), (3, 3, 16), (0, 2)),
+    (lambda m: m.MaxPool1d(3, 2, 1, ceil_mode=True), (3, 3, 16), (0, 2)),
+    (lambda m: m.AvgPool1d(3, 2, 1), (3, 3, 16), (0, 2)),
+    (lambda m: m.AdaptiveMaxPool1d(1), (3, 3, 16), (0, 2)),
+    (lambda m: m.Conv2d(3, 4, 3, padding=1), (3, 3, 8, 16), (0, 2, 3)),
+    (lambda m: m.PixelShuffle(2), (3, 8, 8, 16), (0, 2, 3)),
+    (lambda m: m.ChannelShuffle(3), (3, 6, 8, 16), (0, 2, 3)),
+], ids=["conv1d", "conv1d-same", "deconv1d", "maxpool1d", "avgpool1d", "global-max", "conv2d", "pixel-shuffle",
+        "channel-shuffle"])
+def test_dynamic_batch_and_length(make, shape, dynamic) -> None:
+    """Batch and spatial dims dynamic at once (profile 1..opt..2*opt), run at min, a middle size and max."""
+    torch.manual_seed(0)
+    reference = make(T).eval()
+    ours = make(nn)
+    ours.load_state_dict(reference.state_dict())
+    low = tuple(1 if d == 0 else n // 2 if d in dynamic else n for d, n in enumerate(shape))
+    high = tuple(2 * n if d in dynamic else n for d, n in enumerate(shape))
+    spec = tuple(-1 if d in dynamic else n for d, n in enumerate(shape))
+    net = trtnet.trace(ours, [trtnet.Input("x", spec, min=low, opt=shape, max=high)])
+    assert len(serialize(net, BuildConfig())) > 0
+    middle = tuple(n + 1 if d in dynamic else n for d, n in enumerate(shape))
+    for run_shape in (low, middle, high):
+        x = rand(*run_shape, seed=sum(run_shape))
+        got = execute(net.network, {"x": x})[net.outputs[0]]
+        with torch.no_grad():
+            torch.testing.assert_close(got, reference(torch.from_numpy(x)), atol=2e-5, rtol=2e-5)
+
+
+LENGTH = trtnet.Input("x", (2, 4, -1), min=(2, 4, 8), opt=(2, 4, 12), max=(2, 4, 16))
+HEIGHT = trtnet.Input("x", (2, 4, -1, 8), min=(2, 4, 8, 8), opt=(2, 4, 12, 8), max=(2, 4, 16, 8))
+
+
+@pytest.mark.parametrize("make,spec,words", [
+    (lambda m: m.MaxPool1d(3, dilation=2), LENGTH, "dilation needs static spatial dims"),
+    (lambda m: m.AdaptiveAvgPool1d(3), LENGTH, "needs static spatial dims"),
+    (lambda m: m.PixelUnshuffle(2), HEIGHT, "height and width of (2, 4, -1, 8) must be static"),
+], ids=["dilated-max", "adaptive-uneven", "pixel-unshuffle"])
+def test_dynamic_spatial_dims_trtnet_cannot_size_are_refused(make, spec, words) -> None:
+    """Sizes these compositions fix at build time: a clear ShapeError, not a wrong engine."""
+    with pytest.raises(trtnet.ShapeError) as info:
+        trtnet.trace(make(nn), [spec])
+    assert words in str(info.value)
 
 
 # ---- refusals: what torch refuses, trtnet refuses with a trtnet error naming the argument -------------

@@ -1,32 +1,33 @@
 """``pixel_shuffle``, ``pixel_unshuffle`` and ``channel_shuffle``: reshape, transpose, reshape (``IShuffleLayer``s).
 
-Leading (batch) dims may be dynamic; they keep their index and are copied by placeholder."""
+Dynamic dims are carried as their symbolic sizes (leading dims, ``pixel_shuffle``'s height and width,
+``channel_shuffle``'s trailing dims); the channel dim must be static."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from trtnet.errors import ShapeError, TrtnetError
-from trtnet.functional.dims import reshape_to
-from trtnet.functional.shape import shuffle
+from trtnet.functional.shape import reshape_sizes, shuffle
+from trtnet.symbolic import SymInt
 from trtnet.tensor import Tensor
 
 
-def _regroup(op: str, x: Tensor, lead: int, middle: list[int], order: list[int], final: list[int]) -> Tensor:
-    """``x`` reshaped to ``x.shape[:lead] + middle``, its trailing dims permuted by ``order``, reshaped to
+def _regroup(op: str, x: Tensor, lead: int, middle: Sequence[int | SymInt], order: Sequence[int],
+             final: Sequence[int | SymInt]) -> Tensor:
+    """``x`` reshaped to ``x.shape[:lead] + middle``, those trailing dims permuted by ``order``, reshaped to
     ``x.shape[:lead] + final``."""
-    kept = list(x.static_shape[:lead])
-    sources = [k if d == -1 else None for k, d in enumerate(kept)]
-    split = reshape_to(op, x, kept + middle, sources + [None] * len(middle))
+    kept = list(x.shape[:lead])
+    split = reshape_sizes(op, x, kept + list(middle))
     moved = shuffle(op, split, permutation=list(range(lead)) + [lead + k for k in order])
-    return reshape_to(op, moved, kept + final, sources + [None] * len(final))
+    return reshape_sizes(op, moved, kept + list(final))
 
 
-def _static_chw(op: str, x: Tensor) -> tuple[int, int, int]:
-    if x.ndim < 3:
-        raise ShapeError(f"{op} expects input to have at least 3 dimensions, but got input with {x.ndim} dimension(s)")
-    c, h, w = x.static_shape[-3:]
-    if -1 in (c, h, w):
-        raise ShapeError(f"{op}: the channel, height and width of {x.static_shape} must be static")
-    return c, h, w
+def _channels(op: str, x: Tensor, dim: int) -> int:
+    c = x.static_shape[dim]
+    if c == -1:
+        raise ShapeError(f"{op}: the channel dim of {x.static_shape} must be static")
+    return c
 
 
 def _check_factor(op: str, factor: int, name: str) -> None:
@@ -34,22 +35,34 @@ def _check_factor(op: str, factor: int, name: str) -> None:
         raise TrtnetError(f"{op} expects a positive {name}, but got {factor!r}")
 
 
+def _check_rank(op: str, x: Tensor) -> None:
+    if x.ndim < 3:
+        raise ShapeError(f"{op} expects input to have at least 3 dimensions, but got input with {x.ndim} dimension(s)")
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """``torch.nn.functional.pixel_shuffle``: ``(*, C*r*r, H, W)`` -> ``(*, C, H*r, W*r)``."""
     op, r = "pixel_shuffle", upscale_factor
     _check_factor(op, r, "upscale_factor")
-    c, h, w = _static_chw(op, input)
+    _check_rank(op, input)
+    c = _channels(op, input, -3)
     if c % (r * r):
         raise ShapeError(f"{op} expects its input's 'channel' dimension to be divisible by the square of "
                          f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
-    return _regroup(op, input, input.ndim - 3, [c // (r * r), r, r, h, w], [0, 3, 1, 4, 2], [c // (r * r), h * r, w * r])
+    h, w = input.shape[-2:]
+    return _regroup(op, input, input.ndim - 3, [c // (r * r), r, r, h, w], [0, 3, 1, 4, 2],
+                    [c // (r * r), h * r, w * r])
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
-    """``torch.nn.functional.pixel_unshuffle``: ``(*, C, H*r, W*r)`` -> ``(*, C*r*r, H, W)``."""
+    """``torch.nn.functional.pixel_unshuffle``: ``(*, C, H*r, W*r)`` -> ``(*, C*r*r, H, W)``; H and W static."""
     op, r = "pixel_unshuffle", downscale_factor
     _check_factor(op, r, "downscale_factor")
-    c, h, w = _static_chw(op, input)
+    _check_rank(op, input)
+    c = _channels(op, input, -3)
+    h, w = input.static_shape[-2:]
+    if -1 in (h, w):
+        raise ShapeError(f"{op}: the height and width of {input.static_shape} must be static")
     for name, size, dim in (("height", h, -2), ("width", w, -1)):
         if size % r:
             raise ShapeError(f"{op} expects {name} to be divisible by downscale_factor, but "
@@ -64,11 +77,8 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
         raise ShapeError(f"{op} expects input with > 2 dims, but got input with sizes {list(input.static_shape)}")
     if not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0:
         raise TrtnetError(f"Number of groups to divide channels in must be positive. Value of groups:{groups!r}")
-    c = input.static_shape[1]
-    if c == -1:
-        raise ShapeError(f"{op}: the channel dim of {input.static_shape} must be static")
+    c = _channels(op, input, 1)
     if c % groups:
         raise ShapeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
-    rest = list(input.static_shape[2:])
-    trailing = list(range(2, 2 + len(rest)))
-    return _regroup(op, input, 1, [groups, c // groups, *rest], [1, 0, *trailing], [c, *rest])
+    rest = list(input.shape[2:])
+    return _regroup(op, input, 1, [groups, c // groups, *rest], [1, 0, *range(2, 2 + len(rest))], [c, *rest])
