@@ -4,6 +4,7 @@ and max shapes against eager PyTorch at the same shapes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -284,3 +285,98 @@ def test_multihead_attention_batch_sequence_and_key_padding_mask(batch_first: bo
     sizes = ((1, 1), (4, 16), (8, 128))
     xs = tuple((b, s, 8) if batch_first else (s, b, 8) for b, s in sizes)
     check_dynamic(None, reference, [xs, sizes], dtypes=["float32", "padding"], module=SelfAttention(), tol=1e-4)
+
+
+# ---- sizes (SymInt) as bounds ---------------------------------------------------------------------------
+SIZED = {
+    "x[:, :y.size(1)]": lambda x, y: x[:, :y.shape[1]],
+    "x[:, -y.size(1):]": lambda x, y: x[:, -y.shape[1]:],
+    "x[:, x.size(1) // 2:]": lambda x, y: x[:, x.shape[1] // 2:],
+    "x[:, y.size(1) - 3:]": lambda x, y: x[:, y.shape[1] - 3:],  # sign unknown while building: computed at run time
+    "x[:, y.size(1) - 1]": lambda x, y: x[:, y.shape[1] - 1],
+    "narrow(1, 0, y.size(1))": lambda x, y: x.narrow(1, 0, y.shape[1]),
+    "split([1, x.size(1) - 1], 1)": lambda x, y: x.split([1, x.shape[1] - 1], 1),
+    "expand(x.size(0), 2, y.size(1), 4)": lambda x, y: x[:, :1, None].expand(x.shape[0], 2, y.shape[1], 4),
+    "repeat(1, y.size(1), 1)": lambda x, y: x[:, :1].repeat(1, y.shape[1], 1),
+}
+
+
+@pytest.mark.parametrize("case", SIZED)
+def test_sizes_as_bounds(case: str) -> None:
+    """``y`` is never longer than ``x`` (sequence 2..128 against 1..64)."""
+    longer = ((1, 2, 4), (4, 16, 4), (8, 128, 4))
+    shorter = ((1, 1, 4), (4, 9, 4), (8, 64, 4))
+    check_dynamic(SIZED[case], SIZED[case], [longer, shorter])
+
+
+# ---- Hugging Face idioms, whole blocks ---------------------------------------------------------------------
+def bert_block(F_: Any, x: Any, mask: Any, heads: int, pooler: Any) -> Any:
+    """A BERT-style self-attention read with HF's idioms (``view(*x.shape[:-1], heads, -1)``, the extended mask
+    ``(1.0 - mask[:, None, None, :]) * finfo.min``), then the ``x[:, 0]`` pooler; ``F_`` is trtnet's or torch's
+    functional namespace."""
+    def split(t):
+        return t.view(*t.shape[:-1], heads, -1).transpose(1, 2)
+
+    extended = (1.0 - mask[:, None, None, :]) * float(np.finfo(np.float32).min)
+    attended = F_.scaled_dot_product_attention(split(x), split(x * 0.5), split(x), attn_mask=extended)
+    merged = attended.transpose(1, 2).reshape(*x.shape[:-1], -1)
+    return pooler(merged[:, 0]).tanh()
+
+
+def test_bert_pooler_and_mask_batch_and_sequence() -> None:
+    ours = nn.Linear(8, 8)
+    theirs = torch.nn.Linear(8, 8)
+    ours.load_state_dict(theirs.state_dict())
+    check_dynamic(lambda x, m: bert_block(F, x, m, 2, ours), lambda x, m: bert_block(TF, x, m, 2, theirs),
+                  [bsh(8), ((1, 1), (4, 16), (8, 128))], dtypes=["float32", "float01"], tol=1e-4)
+
+
+def llama_attention(F_: Any, x: Any, heads: int, kv_heads: int, dim: int) -> Any:
+    """Llama's attention core: ``view(*x.shape[:-1], -1, d)`` into query and key/value heads (GQA), causal."""
+    batch, length = x.shape[:2]
+    q = x.view(*x.shape[:-1], -1, dim).transpose(1, 2)
+    kv = x[..., :kv_heads * dim].view(batch, length, kv_heads, dim).transpose(1, 2)
+    out = F_.scaled_dot_product_attention(q, kv.flip(-1), kv, is_causal=True, enable_gqa=True)
+    return out.transpose(1, 2).reshape(batch, length, -1)
+
+
+def test_llama_attention_view_gqa_causal_batch_and_sequence() -> None:
+    check_dynamic(lambda x: llama_attention(F, x, 4, 2, 4), lambda x: llama_attention(TF, x, 4, 2, 4), [bsh(16)],
+                  tol=1e-4)
+
+
+def test_static_shapes_add_no_shape_layers() -> None:
+    """With nothing dynamic, bounds fold to the slice's own attributes and the causal mask is a constant."""
+    def model(x):
+        y = x[:, 1:, None, -1] + x[:, :-1, None, 0]
+        z = F.scaled_dot_product_attention(x[None], x[None], x[None], is_causal=True)
+        return y, z, x.flip(1).roll(2, 1).narrow(1, -3, 2), x.expand(2, -1, -1).repeat(1, 2, 1)
+
+    net = trtnet.trace(Fn(model), [trtnet.Input("x", (2, 5, 4))])
+    kinds = {net.network.get_layer(i).type.name for i in range(net.network.num_layers)}
+    assert not kinds & {"SHAPE", "FILL", "GATHER", "CONCATENATION"}, kinds
+    assert "SLICE" in kinds
+
+
+def test_dynamic_slice_with_range_decided_bounds_adds_no_arithmetic() -> None:
+    """``x[:, 1:]`` on a sequence of 1..128: min(1, s) is 1 and max(s - 1, 0) is s - 1 by the profile range, so the
+    slice needs only the size layers (shape, gather, one subtraction), no min/max."""
+    net = trtnet.trace(Fn(lambda x: x[:, 1:]), [trtnet.Input("x", (-1, -1, 4), min=bsh()[0], opt=bsh()[1],
+                                                             max=bsh()[2])])
+    layers = [net.network.get_layer(i) for i in range(net.network.num_layers)]
+    elementwise = [layer for layer in layers if layer.type.name == "ELEMENTWISE"]
+    assert len(elementwise) == 1, [layer.name for layer in layers]
+
+
+@pytest.mark.parametrize("op, message", [
+    (lambda x: x[:, "a"], "unsupported index 'a' of type str"),
+    (lambda x: x[:, 1.5], "unsupported index 1.5 of type float"),
+    (lambda x: x[:, ::x.shape[1]], "slice step must be an int"),
+    (lambda x: x[:, :2.0], "slice bound must be an int or a size"),
+    (lambda x: x.expand(x.shape[0], 2.5, 4), "expand size must be an int or a size"),
+    (lambda x: x.roll(1, (0, 1)), "roll: shifts and dimensions must align. shifts: 1, dims: 2"),
+    (lambda x: F.pad(x, (0, 0, 1, 1), mode="reflect"), "mode='reflect' on dynamic dim 1"),
+])
+def test_bad_indexing_arguments_are_clear_errors(op: Callable, message: str) -> None:
+    with pytest.raises(trtnet.TrtnetError, match=re.escape(message)):
+        trtnet.trace(Fn(op), [trtnet.Input("x", (-1, -1, 4), min=bsh()[0], opt=bsh()[1], max=bsh()[2])])
