@@ -219,3 +219,16 @@ def test_sizes_must_be_ints_or_sizes() -> None:
     with pytest.raises(trtnet.TrtnetError, match="with a dynamic size, start, end and step must be ints"):
         trtnet.trace(Fn(lambda x: F.arange(0.0, x.shape[0], 0.5)),
                      [trtnet.Input("x", (-1, 8), min=(1, 8), opt=(2, 8), max=(4, 8))])
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_interpolate_to_the_sizes_of_a_dynamic_tensor(mode: str) -> None:
+    """``F.interpolate(x, size=skip.shape[-2:])``: the output size is read at run time (resize input 1)."""
+    def ours(x: Any, skip: Any) -> Any:
+        return F.interpolate(x, size=skip.shape[-2:], mode=mode)
+
+    def theirs(x: Any, skip: Any) -> Any:
+        return torch.nn.functional.interpolate(x, size=skip.shape[-2:], mode=mode)
+
+    check_profile(ours, theirs, ((-1, 2, 4, 4), (1, 2, 4, 4), (2, 2, 4, 4), (3, 2, 4, 4)),
+                  ((-1, 1, -1, -1), (1, 1, 2, 3), (2, 1, 8, 8), (3, 1, 11, 13)))

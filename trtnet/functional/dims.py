@@ -13,6 +13,7 @@ from trtnet import graph, symbolic
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import normalize_dim, out
 from trtnet.functional.shape import cat, reshape_sizes
+from trtnet.symbolic import SymInt
 from trtnet.tensor import Tensor
 
 
@@ -22,15 +23,16 @@ def shape_of(x: Tensor) -> Tensor:
     return out(graph.current().add("shape", layer))
 
 
-def runtime_shape(x: Tensor, sizes: Sequence[int]) -> Tensor | None:
-    """An int64 shape tensor equal to ``sizes`` where they are >= 0 and to ``x``'s runtime dim where they are -1
-    (same index, same rank); None when ``sizes`` has no -1 (the shape is static)."""
-    if -1 not in sizes:
-        return None
+def runtime_shape(x: Tensor, sizes: Sequence[int | SymInt]) -> Tensor | None:
+    """An int64 shape tensor equal to ``sizes`` (ints >= 0 and SymInts) and to ``x``'s runtime dim where they are -1
+    (same index, same rank); None when the shape is static (ints, no -1)."""
+    keep = [isinstance(s, int) and s == -1 for s in sizes]
+    if not any(keep):
+        return symbolic.shape_tensor(sizes)
     if len(sizes) != x.ndim:
         raise TrtnetError(f"runtime_shape: {len(sizes)} sizes for a tensor of rank {x.ndim}")
     shape = x.shape
-    return symbolic.shape_tensor([shape[k] if s == -1 else s for k, s in enumerate(sizes)])
+    return symbolic.shape_tensor([shape[k] if kept else s for k, (s, kept) in enumerate(zip(sizes, keep))])
 
 
 def reshape_to(op: str, x: Tensor, dims: Sequence[int], sources: Sequence[int | None]) -> Tensor:

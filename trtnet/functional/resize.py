@@ -30,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-from trtnet import graph
+from trtnet import graph, symbolic
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import out, trt
 from trtnet.functional.dims import runtime_shape
@@ -116,7 +116,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     align = bool(align_corners)
 
     if size is not None:
-        sizes = [int(size)] * spatial if isinstance(size, int) else [int(s) for s in size]
+        sizes = symbolic.sizes_arg([[size] * spatial if symbolic.is_size(size) else size], "interpolate", "size")
         if len(sizes) != spatial:
             raise ShapeError(f"interpolate: size {size} for {spatial} spatial dims")
         scales = None
@@ -128,7 +128,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         sizes = [math.floor(n * f) for n, f in zip(in_sizes, factors)]
         # PyTorch uses the factor for the coordinates unless told to recompute it; align_corners ignores it.
         scales = None if recompute_scale_factor or align else [1.0, 1.0, *factors]
-    if any(s <= 0 for s in sizes):
+    if any(isinstance(s, int) and s <= 0 for s in sizes):
         raise ShapeError(f"interpolate: output size {sizes} of {input.static_shape} must be positive")
     if mode == "area":  # as PyTorch: adaptive average pooling to the output size
         return adaptive_pool("interpolate", input, "AVERAGE", spatial, sizes)
@@ -144,7 +144,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     result = resize("interpolate", input, kind, transform, rounding=rounding,
                     single_pixel="UPPER" if align else "FORMULA",
                     shape=None if scales else expected, scales=scales, expected=expected)
-    if list(result.static_shape) != expected:
+    if scales and list(result.static_shape) != expected:
         raise ShapeError(f"interpolate: TensorRT computes output shape {result.static_shape} for scale_factor "
                          f"{scale_factor}, PyTorch {tuple(expected)}; pass size= instead")
     return result
