@@ -380,3 +380,22 @@ def test_dynamic_slice_with_range_decided_bounds_adds_no_arithmetic() -> None:
 def test_bad_indexing_arguments_are_clear_errors(op: Callable, message: str) -> None:
     with pytest.raises(trtnet.TrtnetError, match=re.escape(message)):
         trtnet.trace(Fn(op), [trtnet.Input("x", (-1, -1, 4), min=bsh()[0], opt=bsh()[1], max=bsh()[2])])
+
+
+def _sized_masks(F_: Any, arange: Any, q: Any, k: Any) -> tuple[Any, Any]:
+    """A bool causal (L, S) mask and a float additive one built from the sizes, as user code writes them."""
+    rows = arange(q.shape[-2])[:, None]
+    columns = arange(k.shape[-2])[None, :]
+    return columns <= rows, (columns > rows + 2).float() * -1e9
+
+
+@pytest.mark.parametrize("kind", [0, 1])
+def test_masks_built_from_sizes_broadcast(kind: int) -> None:
+    """(L, S) masks from ``arange`` of dynamic lengths, broadcast over (B, H) in SDPA."""
+    def ours(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=_sized_masks(F, F.arange, q, k)[kind])
+
+    def theirs(q, k, v):
+        return TF.scaled_dot_product_attention(q, k, v, attn_mask=_sized_masks(TF, torch.arange, q, k)[kind])
+
+    check_dynamic(ours, theirs, [heads(2, seq=(1, 5, 32)), heads(2, seq=(1, 9, 40)), heads(2, seq=(1, 9, 40))])

@@ -122,7 +122,7 @@ def prepend_ones(x: Tensor, count: int) -> Tensor:
         return x
     from trtnet.functional.shape import reshape
 
-    return reshape(x, (1,) * count + x.static_shape)
+    return reshape(x, (1,) * count + tuple(x.shape))  # sizes: any number of dynamic dims
 
 
 def broadcast_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
