@@ -58,8 +58,8 @@ def operand_dtype(value: Any) -> tuple[int, dtypes.DType]:
         return 2, value.dtype
     if isinstance(value, np.ndarray) and value.ndim:
         if value.dtype.kind == "c":
-            raise TrtnetError("complex arrays are not supported: TensorRT has no complex dtype; pass the real and "
-                              "imaginary parts as two float32 tensors")
+            raise TrtnetError(f"complex values are not supported, got an array of {value.dtype}: TensorRT has no "
+                              "complex dtype; pass the real and imaginary parts as two float32 tensors")
         return 2, dtypes.float32 if value.dtype.kind == "f" else dtypes.from_numpy(value.dtype)
     if isinstance(value, (complex, np.complexfloating)):
         raise TrtnetError(f"complex values are not supported, got {value!r}: TensorRT has no complex dtype")
