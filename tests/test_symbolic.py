@@ -163,3 +163,21 @@ def test_expand_and_repeat_take_sizes() -> None:
         return x[:1, :1, :].expand(b, s, 8), x[:, :1, :1].repeat(1, 1, s)
 
     check_profile(ours, theirs, ((-1, -1, 8), (1, 1, 8), (2, 5, 8), (4, 16, 8)))
+
+
+def test_sizes_survive_slices_fed_by_runtime_bounds() -> None:
+    """BERT's pooler ``x[:, 0]`` and ``x[:, 1:]`` (slices whose bounds TensorRT computes): their sizes are still the
+    input's, so comparisons are decided and views by them are placeholders."""
+    seen = {}
+
+    def fn(x: Any) -> Any:
+        b, s, _ = x.shape
+        pooled, rest = x[:, 0], x[:, 1:]
+        seen.update(batch=pooled.size(0) == b, rest=rest.size(1) == s - 1, rest_batch=rest.size(0) == b)
+        return pooled.view(b, 2, 4)
+
+    net = trace(fn)
+    assert seen == dict(batch=True, rest=True, rest_batch=True)
+    shuffles = [net.network.get_layer(i) for i in range(net.network.num_layers)
+                if net.network.get_layer(i).type.name == "SHUFFLE" and net.network.get_layer(i).name.startswith("reshape")]
+    assert len(shuffles) == 1 and shuffles[0].num_inputs == 1  # static reshape_dims with a 0 placeholder

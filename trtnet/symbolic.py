@@ -308,6 +308,8 @@ def _divide(a: SymInt, b: SymInt, kind: str) -> "SymInt | int":
         lo, hi = (lo_a // hi_b if hi_b != INF else 0), (hi_a // lo_b if hi_a != INF else INF)
     else:
         lo, hi = -INF, INF
+    if lo == hi:  # the range decides the value
+        return int(lo)
     sign = "//" if kind == "floordiv" else "%"
     atom = _Atom((kind, a.key, b.key), lo, hi, kind, (a, b), f"({a} {sign} {b})")
     return SymInt.of_atom(atom)
@@ -340,7 +342,7 @@ _STATE: "weakref.WeakKeyDictionary[graph.Graph, dict[str, dict]]" = weakref.Weak
 def _state(g: graph.Graph) -> dict[str, dict]:
     state = _STATE.get(g)
     if state is None:
-        state = _STATE[g] = {"tensors": {}, "shapes": {}, "origins": {}, "ranges": {}, "depth": 0}
+        state = _STATE[g] = {"tensors": {}, "shapes": {}, "origins": {}, "values": {}, "ranges": {}, "depth": 0}
     return state
 
 
@@ -449,6 +451,7 @@ def _leaf(g: graph.Graph, itensor: Any, dim: int) -> SymInt:
     return SymInt.of_atom(atom)
 
 
+_SHAPED_BY = {"SLICE": 2, "FILL": 0, "RESIZE": 1}  # layers whose output shape may be an input shape tensor
 _SAME_SHAPE = {"ACTIVATION", "UNARY", "CAST", "IDENTITY", "SOFTMAX", "CUMULATIVE", "QUANTIZE", "DEQUANTIZE",
                "PARAMETRIC_RELU", "NORMALIZATION", "SCALE", "LRN"}
 _BROADCAST = {"ELEMENTWISE", "SELECT"}
@@ -473,11 +476,8 @@ def _trace_back(g: graph.Graph, itensor: Any, dim: int) -> "SymInt | int":
         found = _matmul(g, layer, inputs, rank, dim)
     elif kind == "SHUFFLE":
         found = _shuffle(g, layer, inputs, dim)
-    elif kind in ("SLICE", "FILL"):
-        index = 2 if kind == "SLICE" else 0
-        recorded = _state(g)["shapes"].get(inputs[index].name) if len(inputs) > index and inputs[index] is not None else None
-        if recorded is not None and len(recorded) == rank and not (isinstance(recorded[dim], int) and recorded[dim] < 0):
-            found = recorded[dim]
+    elif kind in _SHAPED_BY and len(inputs) > _SHAPED_BY[kind] and inputs[_SHAPED_BY[kind]] is not None:
+        found = _positive(_shape_value(g, inputs[_SHAPED_BY[kind]], dim))
     elif kind == "REDUCE":
         axes = [a for a in range(len(inputs[0].shape)) if layer.axes >> a & 1]
         kept = list(range(len(inputs[0].shape))) if layer.keep_dims else [a for a in range(len(inputs[0].shape)) if a not in axes]
@@ -490,6 +490,77 @@ def _trace_back(g: graph.Graph, itensor: Any, dim: int) -> "SymInt | int":
     elif kind == "GATHER" and layer.num_elementwise_dims == 0:
         found = _gather(g, layer, inputs, dim)
     return found if found is not None else _leaf(g, itensor, dim)
+
+
+def _positive(value: "SymInt | int | None") -> "SymInt | int | None":
+    """A size read from a shape tensor, None for TensorRT's 0 and -1 placeholders (traced by their own rules)."""
+    return None if isinstance(value, int) and value <= 0 else value
+
+
+_VALUE_OPS = {"SUM": lambda a, b: a + b, "SUB": lambda a, b: a - b, "PROD": lambda a, b: a * b,
+              "FLOOR_DIV": lambda a, b: a // b, "MAX": lambda a, b: a if a >= b else b,
+              "MIN": lambda a, b: a if a <= b else b}
+
+
+def _shape_value(g: graph.Graph, itensor: Any, index: int) -> "SymInt | int | None":
+    """Element ``index`` of a 0-/1-D int shape tensor as a size, when the layers computing it are ones sizes
+    pass through (constants, shapes, gathers, static slices, concatenation, int arithmetic); else None."""
+    recorded = _state(g)["shapes"].get(itensor.name)
+    if recorded is not None:
+        return recorded[index] if index < len(recorded) else None
+    shape = tuple(itensor.shape)
+    if len(shape) > 1 or itensor.is_network_input or (shape and shape[0] != -1 and index >= shape[0]):
+        return None
+    values = _state(g)["values"]
+    key = (itensor.name, index)
+    if key not in values:
+        values[key] = None  # a cycle or a failure leaves it unknown
+        try:
+            values[key] = _compute_value(g, itensor, index)
+        except (ShapeError, ZeroDivisionError):
+            pass
+    return values[key]
+
+
+def _compute_value(g: graph.Graph, itensor: Any, index: int) -> "SymInt | int | None":
+    layer = g.producer(itensor.name)
+    if layer is None:
+        return None
+    kind = g.backend.trt.ILayer.type.fget(layer).name
+    _, layer = netinfo.downcast(layer)
+    inputs = [layer.get_input(i) for i in range(layer.num_inputs)]
+
+    def element(tensor: Any, at: int) -> "SymInt | int | None":
+        shape = tuple(tensor.shape)
+        return _shape_value(g, tensor, 0 if shape in ((), (1,)) else at)
+
+    if kind == "CONSTANT":
+        flat = np.asarray(layer.weights).reshape(-1)
+        return int(flat[index]) if index < flat.size and flat.dtype.kind in "iu" else None
+    if kind == "SHAPE":
+        return _origin(g, inputs[0], index)
+    if kind in ("CAST", "IDENTITY") or (kind == "SHUFFLE" and len(inputs) == 1 and tuple(inputs[0].shape) in ((), (1,))):
+        return element(inputs[0], index)
+    if kind == "CONCATENATION":
+        for piece in inputs:
+            length = tuple(piece.shape)[0] if piece.shape else 1
+            if length == -1:
+                return None
+            if index < length:
+                return _shape_value(g, piece, index)
+            index -= length
+        return None
+    if kind == "SLICE":
+        if any(t is not None for t in inputs[1:4]) or layer.mode != g.backend.trt.SampleMode.STRICT_BOUNDS:
+            return None
+        return _shape_value(g, inputs[0], layer.start[0] + index * layer.stride[0]) if len(layer.start) == 1 else None
+    if kind == "GATHER" and layer.mode == g.backend.trt.GatherMode.DEFAULT and layer.axis == 0:
+        at = element(inputs[1], index)
+        return _shape_value(g, inputs[0], at) if isinstance(at, int) and at >= 0 else None
+    if kind == "ELEMENTWISE" and layer.op.name in _VALUE_OPS:
+        a, b = element(inputs[0], index), element(inputs[1], index)
+        return None if a is None or b is None else _VALUE_OPS[layer.op.name](a, b)
+    return None
 
 
 def _broadcast(g: graph.Graph, inputs: list[Any], dim: int) -> "SymInt | int | None":
@@ -520,11 +591,7 @@ def _shuffle(g: graph.Graph, layer: Any, inputs: list[Any], dim: int) -> "SymInt
     second = list(layer.second_transpose)
     d = second[dim] if dim < len(second) else dim
     if len(inputs) > 1 and inputs[1] is not None:
-        recorded = _state(g)["shapes"].get(inputs[1].name)
-        if recorded is None or d >= len(recorded):
-            return None
-        value = recorded[d]
-        return None if isinstance(value, int) and value <= 0 else value
+        return _positive(_shape_value(g, inputs[1], d))
     source = inputs[0]
     first = list(layer.first_transpose)[:len(source.shape)]
     transposed = [_origin(g, source, p) for p in first]
