@@ -399,3 +399,32 @@ def test_masks_built_from_sizes_broadcast(kind: int) -> None:
         return TF.scaled_dot_product_attention(q, k, v, attn_mask=_sized_masks(TF, torch.arange, q, k)[kind])
 
     check_dynamic(ours, theirs, [heads(2, seq=(1, 5, 32)), heads(2, seq=(1, 9, 40)), heads(2, seq=(1, 9, 40))])
+
+
+def test_full_bool_mask_per_batch_and_position() -> None:
+    """A bool (B, 1, L, S) mask input with B and L = S dynamic."""
+    sdpa = F.scaled_dot_product_attention
+    masks = tuple((b, 1, s, s) for b, _, s, _ in heads(2))
+    check_dynamic(lambda q, k, v, m: sdpa(q, k, v, attn_mask=m),
+                  lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                  [heads(2)] * 3 + [masks], dtypes=["float32"] * 3 + ["bool"])
+
+
+def test_multihead_attention_3d_float_mask_dynamic_batch() -> None:
+    """A float (N * num_heads, L, S) attn_mask with N and L = S dynamic, reshaped by sizes to (N, H, L, S)."""
+    ours = nn.MultiheadAttention(8, 2, batch_first=True)
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    ours.load_state_dict(theirs.state_dict())
+    sizes = ((1, 1), (4, 16), (8, 128))
+    xs = tuple((b, s, 8) for b, s in sizes)
+    masks = tuple((2 * b, s, s) for b, s in sizes)
+
+    class WithMask(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attn = ours
+
+        def forward(self, x, mask):
+            return self.attn(x, x, x, attn_mask=mask)
+
+    check_dynamic(None, lambda x, m: theirs(x, x, x, attn_mask=m), [xs, masks], module=WithMask(), tol=1e-4)
