@@ -44,7 +44,7 @@ def _array(shape: Shape, dtype: str, seed: int) -> np.ndarray:
         mask = rng.random(shape) < 0.3
         mask[:, 0] = False
         return mask
-    return rng.standard_normal(shape).astype(np.float32)
+    return rng.standard_normal(shape).astype(np.float16 if dtype == "float16" else np.float32)
 
 
 def check_dynamic(fn: Callable[..., Any], torch_fn: Callable[..., Any], profiles: Sequence[tuple],
@@ -66,13 +66,15 @@ def check_dynamic(fn: Callable[..., Any], torch_fn: Callable[..., Any], profiles
         outputs = execute(net.network, {f"x{i}": a for i, a in enumerate(arrays)})
         got = [outputs[name] for name in net.outputs]
         with torch.no_grad():
-            expected = torch_fn(*[torch.from_numpy(a) for a in arrays])
+            expected = torch_fn(*[torch.from_numpy(a).float() if a.dtype == np.float16 else torch.from_numpy(a)
+                                  for a in arrays])
         expected = [expected] if isinstance(expected, torch.Tensor) else [e for e in expected if e is not None]
         assert len(got) == len(expected)
         for g, e in zip(got, expected):
             assert tuple(g.shape) == tuple(e.shape), f"at {shapes}"
             if e.dtype.is_floating_point:
-                torch.testing.assert_close(g, e, atol=tol, rtol=tol, equal_nan=True, msg=lambda m: f"at {shapes}: {m}")
+                torch.testing.assert_close(g.float(), e.float(), atol=tol, rtol=tol, equal_nan=True,
+                                           msg=lambda m: f"at {shapes}: {m}")
             else:
                 assert torch.equal(g, e), f"at {shapes}"
 
@@ -428,3 +430,11 @@ def test_multihead_attention_3d_float_mask_dynamic_batch() -> None:
             return self.attn(x, x, x, attn_mask=mask)
 
     check_dynamic(None, lambda x, m: theirs(x, x, x, attn_mask=m), [xs, masks], module=WithMask(), tol=1e-4)
+
+
+def test_llama_causal_gqa_fp16() -> None:
+    """fp16 q/k/v (scores and softmax in float32, as torch's kernels) against float32 eager on the same values."""
+    sdpa = F.scaled_dot_product_attention
+    check_dynamic(lambda q, k, v: sdpa(q, k, v, is_causal=True, enable_gqa=True),
+                  lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+                  [heads(4, 16), heads(2, 16), heads(2, 16)], dtypes=["float16"] * 3, tol=2e-2)
