@@ -232,3 +232,53 @@ def test_interpolate_to_the_sizes_of_a_dynamic_tensor(mode: str) -> None:
 
     check_profile(ours, theirs, ((-1, 2, 4, 4), (1, 2, 4, 4), (2, 2, 4, 4), (3, 2, 4, 4)),
                   ((-1, 1, -1, -1), (1, 1, 2, 3), (2, 1, 8, 8), (3, 1, 11, 13)))
+
+
+# ---- a Hugging Face style block, checked by trtnet.testing at min, opt and max ---------------------------
+class _Attention:
+    """The same forward for trtnet and torch: HF's size idioms, learned positions from ``arange(s)``."""
+
+    def __init__(self, lib: Any, ops: Any, module: Any) -> None:
+        self.lib, self.ops, self.module = lib, ops, module
+
+    def forward(self, x: Any) -> Any:
+        m, ops = self.module, self.ops
+        b, s, _ = x.shape
+        x = x + m.positions(ops.arange(s)).unsqueeze(0)
+        q, k, v = (proj(x).view(*x.shape[:-1], -1, 4).transpose(1, 2) for proj in (m.q, m.k, m.v))
+        weights = ops.softmax((q @ k.transpose(-2, -1)) * 0.5, dim=-1)
+        merged = (weights @ v).transpose(1, 2).reshape(b, s, -1)
+        return m.out(merged) + x.new_zeros(b, s, 1)
+
+
+def _attention_modules() -> tuple[Any, Any]:
+    class Ours(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.positions, self.q, self.k, self.v, self.out = (nn.Embedding(16, 8), nn.Linear(8, 8), nn.Linear(8, 8),
+                                                                nn.Linear(8, 8), nn.Linear(8, 8))
+
+        def forward(self, x: Any) -> Any:
+            return _Attention(trtnet, F, self).forward(x)
+
+    class Theirs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.positions = torch.nn.Embedding(16, 8)
+            self.q, self.k, self.v, self.out = (torch.nn.Linear(8, 8) for _ in range(4))
+
+        def forward(self, x: Any) -> Any:
+            return _Attention(torch, torch, self).forward(x)
+
+    return Ours(), Theirs()
+
+
+def test_hf_style_attention_block_at_min_opt_max() -> None:
+    from trtnet.testing import assert_matches_torch
+
+    torch.manual_seed(0)
+    ours, theirs = _attention_modules()
+    report = assert_matches_torch(ours, theirs, [trtnet.Input("x", (-1, -1, 8), min=(1, 1, 8), opt=(2, 7, 8),
+                                                              max=(4, 16, 8))])
+    assert [p.label for p in report.points] == ["min", "opt", "max"]
+    assert [p.outputs[0].actual_shape for p in report.points] == [(1, 1, 8), (2, 7, 8), (4, 16, 8)]
