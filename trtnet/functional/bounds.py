@@ -67,4 +67,7 @@ def clamped(i: Size | None, n: Size, default: Size) -> Size:
 def slice_extent(n: Size, start: Size | None, stop: Size | None, step: int) -> tuple[Size, Size]:
     """(first index, number of elements) of ``range(n)[start:stop:step]`` for ``step > 0``."""
     begin, end = clamped(start, n, 0), clamped(stop, n, n)
-    return begin, relu((end - begin + step - 1) // step)
+    count = (end - begin + step - 1) // step
+    if start is None or stop is None:  # end >= begin already: 0 = begin <= end, or begin <= n = end
+        return begin, count
+    return begin, relu(count)
