@@ -500,3 +500,16 @@ def test_float64_and_complex_are_refused_with_what_to_do():
     assert "TensorRT has no complex dtype" in trace_error(lambda a: a + 1j, x)
     with pytest.raises(trtnet.TrtnetError, match="TensorRT has no float64 tensors"):
         trtnet.Input("x", (2, 3), "float64")
+
+
+# ---- dynamic dims ---------------------------------------------------------------------------------------------------
+def test_ops_along_a_dynamic_dim():
+    """tril/triu, argmax/max and scatter_add/index_add along a dim whose size is known only at run time."""
+    x, index = rand(4, 5), np.array([[0, 1, 0, 2, 1], [2, 2, 0, 0, 1]], np.int64)
+    ours = lambda a, i: (a.tril(), F.triu(a, 1), a.argmax(0), F.min(a, 0).indices, F.scatter_add(a, 0, i, a[:2]),  # noqa: E731
+                         F.index_add(a, 0, i[0, :3], a[:3]), F.logsumexp(a, 0))
+    theirs = lambda a, i: (a.tril(), torch.triu(a, 1), a.argmax(0), torch.min(a, 0).indices,  # noqa: E731
+                           torch.scatter_add(a, 0, i, a[:2]), torch.index_add(a, 0, i[0, :3], a[:3]),
+                           torch.logsumexp(a, 0))
+    for rows in (3, 7):
+        expect(ours, theirs, [x, index], dynamic=1, feeds=[rand(rows, 5, seed=rows), index])

@@ -17,12 +17,15 @@ from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import normalize_dim
 from trtnet.functional.dims import squeeze
 from trtnet.functional.elementwise import maximum, minimum
-from trtnet.functional.gathering import gather_layer
+from trtnet.functional.gathering import gather_layer, positions
 from trtnet.functional.pointwise import eq, gt, where
 from trtnet.functional.reduce import amax, amin
 from trtnet.functional.shape import reshape
 from trtnet.functional.unary import cast, unary
 from trtnet.tensor import Tensor
+
+
+_NO_HIT = 2**31 - 1  # the position of a non-extreme entry: above every real one
 
 
 class MaxMin(NamedTuple):
@@ -33,20 +36,14 @@ class MaxMin(NamedTuple):
 
 
 def _first_extreme(op: str, x: Tensor, d: int, largest: bool) -> Tensor:
-    """int32 index (dim ``d`` kept, size 1) of the first largest/smallest entry along static dim ``d``."""
-    n = x.static_shape[d]
-    if n == -1:
-        raise ShapeError(f"{op}: dim {d} of {x.static_shape} is dynamic; it must be static")
+    """int32 index (dim ``d`` kept, size 1) of the first largest/smallest entry along dim ``d``."""
     work = cast(x, dtypes.int32) if x.dtype is dtypes.bool_ else x
     hit = eq(work, (amax if largest else amin)(work, d, keepdim=True))
     if x.dtype.is_float:
         nan = unary(f"{op}_isnan", x, "ISNAN")
         row_has_nan = gt(amax(cast(nan, dtypes.int32), d, keepdim=True), 0)
         hit = where(row_has_nan, nan, hit)
-    shape = [1] * x.ndim
-    shape[d] = n
-    positions = graph.current().constant(np.arange(n, dtype=np.int32).reshape(shape), dtypes.int32)
-    return amin(where(hit, positions, n), d, keepdim=True)
+    return amin(where(hit, positions(x, d), _NO_HIT), d, keepdim=True)
 
 
 def _reduce_all(op: str, x: Tensor, keepdim: bool, largest: bool) -> tuple[Tensor, Tensor]:

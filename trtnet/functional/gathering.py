@@ -1,5 +1,5 @@
 """Gathering by index (``IGatherLayer``, lowered in :func:`gather_layer`): ``embedding``, ``index_select`` and
-``torch.gather``."""
+``torch.gather``; :func:`positions`, the index of each entry along a dim."""
 
 from __future__ import annotations
 
@@ -28,6 +28,26 @@ def gather_layer(op: str, x: Tensor, indices: Tensor, axis: int, mode: str = "de
     if mode == "element":
         layer.mode = graph.current().backend.trt.GatherMode.ELEMENT
     return out(graph.current().add(op, layer))
+
+
+def positions(x: Tensor, dim: int, dtype: dtypes.DType = dtypes.int32) -> Tensor:
+    """``0, 1, ..., n - 1`` along dim ``dim`` of a tensor of ``x``'s rank (size 1 in every other dim): a constant
+    for a static dim, an ``arange`` of its run-time size for a dynamic one."""
+    dim = normalize_dim(dim, x.ndim)
+    n = x.static_shape[dim]
+    shape = [1] * x.ndim
+    if n != -1:
+        shape[dim] = n
+        return graph.current().constant(np.arange(n).reshape(shape), dtype)
+    from trtnet.functional.creation import arange
+    from trtnet.functional.dims import unsqueeze
+    from trtnet.functional.unary import cast
+
+    result = cast(arange(x.shape[dim]), dtype)
+    for k in range(x.ndim):
+        if k != dim:
+            result = unsqueeze(result, k)
+    return result
 
 
 def embedding(input: Tensor, weight: Parameter | np.ndarray, padding_idx: int | None = None,

@@ -19,6 +19,7 @@ from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import as_tensor, normalize_dim, out, trt
 from trtnet.functional.dims import stack, unsqueeze
 from trtnet.functional.elementwise import add, mul
+from trtnet.functional.gathering import positions
 from trtnet.functional.indexing import expand, narrow, pad
 from trtnet.functional.pointwise import eq, lt, where
 from trtnet.functional.reduce import sum as reduce_sum
@@ -63,8 +64,8 @@ def _source(op: str, input: Tensor, index: Tensor, src: Any) -> Tensor:
     if src.ndim != index.ndim:
         raise ShapeError(f"{op}: src {src.static_shape} must have index's rank {index.ndim}")
     for k, (m, s) in enumerate(zip(index.static_shape, src.static_shape)):
-        if m != s:
-            if -1 in (m, s) or s < m:
+        if m != s:  # a dynamic src dim is cut to index's static size (it must be at least as large at run time)
+            if m == -1 or s != -1 and s < m:
                 raise ShapeError(f"Expected index {index.static_shape} to be smaller than src {src.static_shape} "
                                  f"apart from dimension {k}")
             src = narrow(src, k, 0, m)
@@ -87,12 +88,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
 def _one_hot_sum(op: str, input: Tensor, index: Tensor, src: Tensor, d: int) -> Tensor:
     """``input[..., k, ...] + sum_i where(index[..., i, ...] == k, src[..., i, ...], 0)`` along ``d``; ``index``
     broadcasts against ``src`` (index_add's 1-D index is ``[1, .., m, .., 1]``)."""
-    n = input.static_shape[d]
-    if n == -1:
-        raise ShapeError(f"{op}: dim {d} of {input.static_shape} is dynamic; it must be static")
-    shape = [1] * (src.ndim + 1)
-    shape[d + 1] = n
-    targets = graph.current().constant(np.arange(n, dtype=np.int64).reshape(shape), dtypes.int64)
+    targets = unsqueeze(positions(input, d, dtypes.int64), d)  # [1, .., 1, n, 1, ..]: n at d + 1
     hit = eq(unsqueeze(cast(index, dtypes.int64), d + 1), targets)  # [..., m, n, ...]
     contribution = reduce_sum(where(hit, unsqueeze(src, d + 1), 0), d, dtype=input.dtype)  # [..., n, ...]
     padding = []
@@ -123,11 +119,11 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
         raise ShapeError("index_add: a 0-d input is not supported")
     d = normalize_dim(dim, input.ndim)
     m = index.static_shape[0] if index.ndim else 1
-    if source.static_shape[d] != m:
+    if source.static_shape[d] not in (m, -1):
         raise ShapeError(f"index_add_(): Number of indices ({m}) should be equal to source.size(dim) "
                          f"({source.static_shape[d]})")
     for k, (n, s) in enumerate(zip(input.static_shape, source.static_shape)):
-        if k != d and n != s:
+        if k != d and n != s and -1 not in (n, s):
             raise ShapeError(f"index_add_(): source {source.static_shape} and self {input.static_shape} must match "
                              f"apart from dim {d}")
     if source.dtype is not input.dtype:

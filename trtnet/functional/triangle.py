@@ -1,4 +1,5 @@
-"""``tril`` and ``triu``: a select between the input and zero with a constant triangular mask of the last two dims."""
+"""``tril`` and ``triu``: a select between the input and zero by ``j - i`` against the diagonal (``i``, ``j`` the
+positions in the last two dims: constants when static, ranges of the run-time sizes when dynamic)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import numpy as np
 
 from trtnet import dtypes, graph
 from trtnet.errors import ShapeError
-from trtnet.functional.pointwise import where
+from trtnet.functional.elementwise import sub
+from trtnet.functional.gathering import positions
+from trtnet.functional.pointwise import ge, le, where
 from trtnet.tensor import Tensor
 
 
@@ -15,12 +18,13 @@ def _triangle(op: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
         raise ShapeError(f"{op}: input tensor must have at least 2 dimensions")
     rows, cols = input.static_shape[-2:]
     if -1 in (rows, cols):
-        raise ShapeError(f"{op}: the last two dims of {input.static_shape} must be static")
-    keep = np.tri(rows, cols, int(diagonal), dtype=bool)  # j - i <= diagonal
-    if not lower:
-        keep = ~np.tri(rows, cols, int(diagonal) - 1, dtype=bool)  # j - i >= diagonal
-    mask = graph.current().constant(keep.reshape((1,) * (input.ndim - 2) + keep.shape), dtypes.bool_)
-    return where(mask, input, False if input.dtype is dtypes.bool_ else 0)
+        offset = sub(positions(input, -1), positions(input, -2))  # j - i: [.., 1, m] - [.., n, 1]
+        keep = le(offset, diagonal) if lower else ge(offset, diagonal)
+    else:  # one constant mask
+        mask = np.tri(rows, cols, int(diagonal), dtype=bool) if lower else ~np.tri(rows, cols, int(diagonal) - 1,
+                                                                                  dtype=bool)
+        keep = graph.current().constant(mask.reshape((1,) * (input.ndim - 2) + mask.shape), dtypes.bool_)
+    return where(keep, input, False if input.dtype is dtypes.bool_ else 0)
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
