@@ -239,7 +239,7 @@ def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
 
 def roll(input: Tensor, shifts: Any, dims: int | Sequence[int] | None = None) -> Tensor:
     """``torch.roll``: elements shifted along ``dims`` by ``shifts`` (ints or sizes), wrapping around (one WRAP
-    slice starting at ``-shift``); without ``dims`` the flattened tensor is rolled and the shape restored."""
+    slice starting at ``-shift % n``); without ``dims`` the flattened tensor is rolled and the shape restored."""
     shift_list = [shifts] if _is_index(shifts) else list(shifts)
     if dims is None:
         if len(shift_list) != 1:
@@ -254,9 +254,10 @@ def roll(input: Tensor, shifts: Any, dims: int | Sequence[int] | None = None) ->
     for shift, dim in zip(shift_list, dim_list):
         d = normalize_dim(int(dim), input.ndim)
         start[d] = start[d] - bounds.as_size(shift, "roll shift")
-        n = input.static_shape[d]
-        if n > 0 and isinstance(start[d], int):
-            start[d] %= n
+    shape = input.shape
+    for d in range(input.ndim):
+        if input.static_shape[d] != 0:
+            start[d] = start[d] % shape[d]  # in [0, n): within one period of the WRAP slice
     if _is_whole(input, start, size, stride):
         return input
     return strided_slice("roll", input, start, size, stride, mode="wrap")
