@@ -213,6 +213,14 @@ def test_dynamic_reshape_to_minus_two_is_caught_before_tensorrt() -> None:
                      [trtnet.Input("x", (-1, 8), min=(1, 8), opt=(2, 8), max=(4, 8))])
 
 
+def test_dynamic_volume_that_can_never_match_is_refused() -> None:
+    """(b, 8) viewed as (5, 5): 8*b is never 25; (4, 4) fits b == 2 and is left to run time."""
+    spec = trtnet.Input("x", (-1, 8), min=(1, 8), opt=(2, 8), max=(4, 8))
+    with pytest.raises(trtnet.ShapeError, match=r"shape '\[5, 5\]' is invalid for input of size 8\*x.size\(0\)"):
+        trtnet.trace(Fn(lambda x: x.view(5, 5)), [spec])
+    assert trtnet.trace(Fn(lambda x: x.view(4, 4)), [spec]).network.num_layers == 1
+
+
 def test_sizes_must_be_ints_or_sizes() -> None:
     with pytest.raises(trtnet.TrtnetError, match="argument 'size' must be a sequence of ints"):
         trtnet.trace(Fn(lambda x: x.view(2.0, 4)), [trtnet.Input("x", (2, 4))])

@@ -75,13 +75,15 @@ def test_comparisons_decided_by_the_profile_range() -> None:
     def fn(x: Any) -> None:
         b, s, _ = x.shape
         seen.update(positive=s > 0, at_least_one=s >= 1, below_max=s < 17, at_most=s <= 16, not_zero=s != 0,
-                    truthy=bool(s), sum_in_range=b + s <= 20, eq_int=s == 100, with_int_on_left=0 < s)
+                    truthy=bool(s), sum_in_range=b + s <= 20, eq_int=s == 100, with_int_on_left=0 < s,
+                    never_odd=2 * s == 5, even=2 * s + 4 * b != 7)
         if x.size(1) > 0:  # HF's guard
             seen["branch"] = True
 
     trace(fn)
     assert seen == dict(positive=True, at_least_one=True, below_max=True, at_most=True, not_zero=True, truthy=True,
-                        sum_in_range=True, eq_int=False, with_int_on_left=True, branch=True)
+                        sum_in_range=True, eq_int=False, with_int_on_left=True, never_odd=False, even=True,
+                        branch=True)
 
 
 @pytest.mark.parametrize("compare", [lambda s, b: s > 5, lambda s, b: s == b, lambda s, b: s % 2 == 0,

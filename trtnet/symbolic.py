@@ -186,7 +186,9 @@ class SymInt:
             return NotImplemented
         difference = self - other_sym
         lo, hi = (difference, difference) if isinstance(difference, int) else difference.range
-        decided = {"==": (lo == hi == 0, lo > 0 or hi < 0), "!=": (lo > 0 or hi < 0, lo == hi == 0),
+        nonzero = lo > 0 or hi < 0 or (not isinstance(difference, int) and difference.const % math.gcd(
+            *(c for _, c in difference.terms.values())) != 0)  # sizes are ints: 8*b - 25 is never 0
+        decided = {"==": (lo == hi == 0, nonzero), "!=": (nonzero, lo == hi == 0),
                    "<": (hi < 0, lo >= 0), "<=": (hi <= 0, lo > 0), ">": (lo > 0, hi <= 0), ">=": (lo >= 0, hi < 0)}
         true, false = decided[op]
         if true or false:

@@ -39,12 +39,19 @@ def _check_target(op: str, sizes: Sequence[int | SymInt]) -> None:
         raise ShapeError(f"{op} {tuple(sizes)}: only one dimension can be inferred")
 
 
+def _never_equal(a: int | SymInt, b: int | SymInt) -> bool:
+    """Whether two volumes differ at every runtime size (decided by the sizes' ranges)."""
+    try:
+        return bool(a != b)
+    except ShapeError:  # equal for some sizes only: TensorRT checks at run time
+        return False
+
+
 def _infer(op: str, x: Tensor, sizes: list[int | SymInt]) -> list[int | SymInt]:
     """The target with its -1 replaced by ``numel / known`` where that divides exactly at build time; a
     static shape that doesn't divide is PyTorch's error."""
     if -1 not in [d for d in sizes if isinstance(d, int)]:
-        known_volume = math.prod(sizes)
-        if isinstance(known_volume, int) and isinstance(x.numel(), int) and known_volume != x.numel():
+        if _never_equal(math.prod(sizes), x.numel()):
             raise ShapeError(f"{op}: shape '{list(sizes)}' is invalid for input of size {x.numel()}")
         return sizes
     at = next(k for k, d in enumerate(sizes) if isinstance(d, int) and d == -1)
