@@ -123,6 +123,29 @@ def test_to_half_casts_float_buffers_only_as_torch() -> None:
     assert ours.scale_cache.dtype is trtnet.float16 and ours.steps.dtype is trtnet.int64
 
 
+def test_to_takes_torch_s_forms() -> None:
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``, keywords, ``half()``/``float()``/
+    ``bfloat16()``, ``cpu()``/``cuda()``: the same parameter dtypes as torch's module (devices are ignored)."""
+    ours, theirs = Net(), _torch_net()
+    ours.load_state_dict(theirs.state_dict())
+    calls = [(("cpu",), {}), ((torch.float16,), {}), ((), dict(dtype=torch.float32)),
+             ((torch.device("cpu"), torch.float16), {}), ((torch.zeros(1, dtype=torch.float32),), {}),
+             ((), dict(device="cpu", dtype=torch.bfloat16, non_blocking=True))]
+    for args, kwargs in calls:
+        assert ours.to(*args, **kwargs) is ours
+        theirs.to(*args, **kwargs)
+        assert [p.dtype.name for p in ours.parameters()] == [str(p.dtype).removeprefix("torch.")
+                                                             for p in theirs.parameters()], (args, kwargs)
+    for method, dtype in (("half", "float16"), ("float", "float32"), ("bfloat16", "bfloat16")):
+        assert getattr(ours, method)() is ours and ours.model_dtype.name == dtype
+        assert ours.offset.dtype.name == dtype and ours.steps.dtype.name == "int64"
+    assert ours.cpu() is ours and ours.cuda() is ours and ours.to("cuda:1") is ours
+    with pytest.raises(TrtnetError, match="device='mps'"):
+        ours.to(torch.device("mps"))
+    with pytest.raises(TrtnetError, match="takes a float dtype, got int32"):
+        ours.to(torch.int32)
+
+
 def test_buffer_assignment_and_deletion_as_torch() -> None:
     ours, theirs = Net(), TorchNet()
 

@@ -232,15 +232,41 @@ class Module:
         return [k for k, p in entries if not p.is_set and not p.optional]
 
     # ---- precision --------------------------------------------------------------------------
-    def to(self, dtype: dtypes.DType | str) -> "Module":
-        """Convert float parameters and buffers to ``dtype`` (fp32/fp16/bf16); modules kept in fp32 are skipped.
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> "Module":
+        """Convert float parameters and buffers to a dtype (fp32/fp16/bf16); modules kept in fp32 are skipped.
+        Takes torch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``, keywords; a
+        device is checked and ignored (TensorRT places the engine).
 
         The network computes in the dtype of its tensors: inputs are declared in this dtype by default."""
+        for arg in args:
+            if _is_device(arg):
+                device = arg
+            else:  # a dtype, or a tensor whose dtype torch takes
+                dtype = arg.dtype if _is_tensor(arg) else arg
+        parameter_dtype(device)
+        if dtype is None:
+            return self
         dtype = dtypes.get(dtype)
         if not dtype.is_float:
             raise TrtnetError(f"Module.to takes a float dtype, got {dtype.name}")
         object.__setattr__(self, "dtype", dtype)
         self._cast_parameters(dtype)
+        return self
+
+    def half(self) -> "Module":
+        return self.to(dtypes.float16)
+
+    def bfloat16(self) -> "Module":
+        return self.to(dtypes.bfloat16)
+
+    def float(self) -> "Module":
+        return self.to(dtypes.float32)
+
+    def cpu(self) -> "Module":
+        """A no-op returning ``self`` (as :meth:`cuda`): TensorRT places the engine."""
+        return self
+
+    def cuda(self, device: Any = None) -> "Module":
         return self
 
     def _cast_parameters(self, dtype: dtypes.DType) -> None:
@@ -343,20 +369,36 @@ def _as_buffer(value: Any, name: str) -> Parameter | None:
     """A buffer's storage: the values of a numpy array / torch tensor (float64 as float32), a declared Parameter."""
     if value is None or isinstance(value, Parameter):
         return value
-    if isinstance(value, np.ndarray) or (type(value).__module__.startswith("torch") and hasattr(value, "detach")):
+    if _is_tensor(value):
         return Parameter(value)
     raise TrtnetError(f"cannot assign '{_typename(value)}' as buffer '{name}' (numpy array, torch.Tensor, "
                       "trtnet.Parameter or None expected)")
+
+
+_DEVICE = re.compile(r"(cpu|cuda|meta)(:\d+)?")
+
+
+def _is_device(value: Any) -> bool:
+    """What torch takes as a device: a ``torch.device``, a CUDA index, a device string (cpu/cuda/meta)."""
+    return (_is_index(value) or type(value).__name__ == "device"
+            or (isinstance(value, str) and bool(_DEVICE.fullmatch(value))))
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, np.ndarray) or (type(value).__module__.startswith("torch") and hasattr(value, "detach"))
 
 
 def parameter_dtype(device: Any = None, dtype: Any = None) -> dtypes.DType | None:
     """The dtype of a layer's parameters from torch's factory kwargs ``device=``/``dtype=``.
 
     ``device`` is accepted and ignored (TensorRT places the engine); ``dtype`` None keeps the default float32."""
-    shown = str(device)
-    if device is not None and not isinstance(device, int) and not re.fullmatch(r"(cpu|cuda|meta)(:\d+)?", shown):
-        raise TrtnetError(f"device={shown!r}: trtnet accepts 'cpu', 'cuda[:N]', 'meta' or None (and ignores it: "
-                          "TensorRT places the engine)")
+    if device is not None and not _is_index(device) and not _DEVICE.fullmatch(str(device)):
+        raise TrtnetError(f"device={str(device)!r}: trtnet accepts 'cpu', 'cuda[:N]', 'meta' or None (and ignores "
+                          "it: TensorRT places the engine)")
     if dtype is None:
         return None
     found = dtypes.get(dtype)
