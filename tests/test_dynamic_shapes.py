@@ -290,3 +290,12 @@ def test_hf_style_attention_block_at_min_opt_max() -> None:
                                                               max=(4, 16, 8))])
     assert [p.label for p in report.points] == ["min", "opt", "max"]
     assert [p.outputs[0].actual_shape for p in report.points] == [(1, 1, 8), (2, 7, 8), (4, 16, 8)]
+
+
+def test_sizes_as_slicing_bounds_and_narrow() -> None:
+    """``x[:, :s - 1]``, ``x.narrow(1, 0, s // 2 + 1)``, ``x[:, s // 2]``: size expressions as indices."""
+    def fn(x: Any) -> Any:
+        b, s, _ = x.shape
+        return x[:, :s - 1], x.narrow(1, 0, s // 2 + 1), x[:, s // 2]
+
+    check_profile(fn, fn, ((-1, -1, 8), (1, 2, 8), (2, 5, 8), (4, 16, 8)))
