@@ -31,7 +31,8 @@ ACTIVATIONS = [
     ("threshold", dict(threshold=0.5, value=-3.0)), ("threshold", dict(threshold=-1.0, value=2.0, inplace=True)),
     ("glu", {}), ("relu", dict(inplace=True)), ("relu6", dict(inplace=True)), ("leaky_relu", dict(inplace=True)),
     ("hardtanh", dict(min_val=-0.5, max_val=2.0, inplace=True)), ("silu", dict(inplace=True)),
-    ("hardsigmoid", dict(inplace=True)), ("hardswish", dict(inplace=True)),
+    ("hardsigmoid", dict(inplace=True)), ("hardswish", dict(inplace=True)), ("rrelu", {}),
+    ("rrelu", dict(lower=0.1, upper=0.5, inplace=True)), ("tanhshrink", {}),
 ]
 
 
@@ -62,7 +63,8 @@ MODULES = [
     (nn.Softsign, torch.nn.Softsign), (lambda: nn.Hardshrink(1.0), lambda: torch.nn.Hardshrink(1.0)),
     (lambda: nn.Softshrink(0.25), lambda: torch.nn.Softshrink(0.25)),
     (lambda: nn.Threshold(0.1, 20.0), lambda: torch.nn.Threshold(0.1, 20.0)),
-    (lambda: nn.GLU(1), lambda: torch.nn.GLU(1)),
+    (lambda: nn.GLU(1), lambda: torch.nn.GLU(1)), (lambda: nn.RReLU(0.2, 0.4), lambda: torch.nn.RReLU(0.2, 0.4).eval()),
+    (nn.Tanhshrink, torch.nn.Tanhshrink),
 ]
 
 
@@ -76,9 +78,9 @@ def test_activation_module_matches_torch(make: tuple, dtype: str) -> None:
 def test_every_activation_takes_inplace_as_torch() -> None:
     """Each module and functional activation whose torch twin takes ``inplace`` takes it too (same default)."""
     names = ["ReLU", "ReLU6", "LeakyReLU", "Hardtanh", "ELU", "CELU", "SELU", "SiLU", "Hardsigmoid", "Hardswish",
-             "Mish", "Threshold"]
+             "Mish", "Threshold", "RReLU"]
     functions = ["relu", "relu6", "leaky_relu", "hardtanh", "elu", "celu", "selu", "silu", "hardsigmoid",
-                 "hardswish", "mish", "threshold"]
+                 "hardswish", "mish", "threshold", "rrelu"]
     for owner, torch_owner, members in ((nn, torch.nn, names), (F, TF, functions)):
         for member in members:
             ours = inspect.signature(getattr(owner, member)).parameters
@@ -124,6 +126,8 @@ def test_prelu_default_init_and_functional() -> None:
     (lambda x: F.softshrink(x, -1.0), "lambda must be greater or equal to 0"),
     (lambda x: F.celu(x, 0.0), "alpha cannot be 0 for CELU"),
     (lambda x: F.softplus(x, beta=0.0), "beta must not be 0"),
+    (lambda x: F.hardtanh(x, 1.0, -1.0), "min_val cannot be greater than max_val"),
+    (lambda x: F.rrelu(x, training=True), "training=True draws random slopes"),
 ])
 def test_activation_bad_arguments_are_clear_errors(fn, message: str) -> None:
     with pytest.raises(TrtnetError, match=message):

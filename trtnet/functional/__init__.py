@@ -11,8 +11,8 @@
 
 from trtnet.functional._util import as_tensor
 from trtnet.functional.activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh,
-                                          leaky_relu, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu,
-                                          softplus, softshrink, softsign, tanh, threshold)
+                                          leaky_relu, logsigmoid, mish, prelu, relu, relu6, rrelu, selu, sigmoid,
+                                          silu, softplus, softshrink, softsign, tanh, tanhshrink, threshold)
 from trtnet.functional.conv import conv1d, conv2d, conv3d
 from trtnet.functional.elementwise import add, div, maximum, minimum, mul, pow, sub
 from trtnet.functional.linear import linear, matmul
@@ -92,8 +92,8 @@ __all__ = [
     "avg_pool1d", "avg_pool3d", "channel_shuffle", "conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d",
     "max_pool1d", "max_pool3d", "pixel_shuffle", "pixel_unshuffle",
     # activations (issue 9)
-    "celu", "glu", "hardshrink", "logsigmoid", "mish", "prelu", "selu", "softplus", "softshrink", "softsign",
-    "threshold",
+    "celu", "glu", "hardshrink", "logsigmoid", "mish", "prelu", "rrelu", "selu", "softplus", "softshrink", "softsign",
+    "tanhshrink", "threshold",
     # normalization (issue 9)
     "instance_norm", "rms_norm",
 ]

@@ -47,11 +47,22 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    if min_val > max_val:
+        raise TrtnetError("hardtanh: min_val cannot be greater than max_val")
     return activation("hardtanh", input, "CLIP", min_val, max_val)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     return activation("leaky_relu", input, "LEAKY_RELU", negative_slope)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU in eval: a leaky ReLU with the mean slope ``(lower + upper) / 2``."""
+    if training:
+        raise TrtnetError("rrelu: training=True draws random slopes; TensorRT builds inference engines "
+                          "(training=False uses the mean slope)")
+    return activation("rrelu", input, "LEAKY_RELU", (lower + upper) / 2.0)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -107,6 +118,11 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 def softsign(input: Tensor) -> Tensor:
     """``x / (1 + |x|)``."""
     return activation("softsign", input, "SOFTSIGN")
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``."""
+    return sub(input, tanh(input))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

@@ -1,8 +1,8 @@
 """PyTorch-named modules: write ``import trtnet.nn as nn`` and port a model line by line."""
 
 from trtnet.nn.activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
-                                  LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softplus, Softshrink,
-                                  Softsign, Tanh, Threshold)
+                                  LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, ReLU6, RReLU, Sigmoid, SiLU, Softplus,
+                                  Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from trtnet.nn.container import ModuleDict, ModuleList, Sequential
 from trtnet.nn.conv import Conv1d, Conv2d, Conv3d
 from trtnet.nn.linear import Linear
@@ -37,5 +37,6 @@ __all__ = [
     "PixelShuffle", "PixelUnshuffle",
     # modules, activations, norms (issue 9)
     "BatchNorm1d", "BatchNorm3d", "CELU", "GLU", "Hardshrink", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-    "LogSigmoid", "Mish", "ModuleDict", "PReLU", "RMSNorm", "SELU", "Softplus", "Softshrink", "Softsign", "Threshold",
+    "LogSigmoid", "Mish", "ModuleDict", "PReLU", "RMSNorm", "RReLU", "SELU", "Softplus", "Softshrink", "Softsign",
+    "Tanhshrink", "Threshold",
 ]
