@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
 from trtnet import dtypes
-from trtnet.errors import ShapeError, TrtnetError
+from trtnet.errors import ShapeError, TrtnetError, TrtnetWarning
 from trtnet.functional._util import normalize_dim
 from trtnet.functional.elementwise import div, mul, pow, sub
 from trtnet.functional.pointwise import abs as absolute, ne, sqrt
@@ -43,6 +44,10 @@ def var(input: Tensor, dim: Dims | bool = None, unbiased: bool | None = None, ke
     if not input.dtype.is_float:
         raise TrtnetError(f"std and var only support floating point and complex dtypes, got {input.dtype.name}")
     n = _count("var", input, dim)
+    if n - correction <= 0:
+        warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                      f"factor (input numel divided by output numel): N={n}, correction={correction}",
+                      TrtnetWarning, stacklevel=2)
     centered = sub(input, mean(input, dim, keepdim=True))
     squares = reduce_sum(mul(centered, centered), dim, keepdim)
     return div(squares, float(max(0.0, n - correction)))
