@@ -203,6 +203,36 @@ def test_registration_errors_in_torch_s_words(register: str, name) -> None:
     assert str(our_error.value) == expected
 
 
+@pytest.mark.parametrize("name", [1, "a.b", "", "forward", "offset"])
+def test_register_parameter_errors_in_torch_s_words(name) -> None:
+    with pytest.raises((TypeError, KeyError)) as torch_error:
+        TorchNet().register_parameter(name, torch.nn.Parameter(torch.zeros(1)))
+    with pytest.raises(TrtnetError) as our_error:
+        Net().register_parameter(name, trtnet.Parameter(np.zeros(1, np.float32)))
+    assert str(our_error.value) == torch_error.value.args[0].replace("parameter name can't contain \".\"",
+                                                                       f"parameter name can't contain \".\", got: {name}")
+
+
+def test_register_parameter_get_submodule_requires_grad_as_torch() -> None:
+    theirs, ours = TorchNet(), Net()
+    theirs.register_parameter("gain", torch.nn.Parameter(torch.ones(3)))
+    ours.register_parameter("gain", trtnet.Parameter(np.ones(3, np.float32)))
+    theirs.head.register_parameter("extra", None)
+    ours.head.register_parameter("extra", None)
+    assert [k for k, _ in ours.state_dict_entries()] == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    with pytest.raises(TrtnetError, match="cannot assign 'numpy.ndarray' object to parameter 'w'"):
+        ours.register_parameter("w", np.ones(2))
+    for target in ("", "blocks", "blocks.act", "head"):
+        assert type(ours.get_submodule(target)).__name__ == type(theirs.get_submodule(target)).__name__.replace(
+            "TorchNet", "Net")
+    with pytest.raises(AttributeError, match="ModuleDict has no attribute `nrom`"):
+        theirs.get_submodule("blocks.nrom")
+    with pytest.raises(TrtnetError, match="ModuleDict has no attribute `nrom`.*did you mean 'norm'"):
+        ours.get_submodule("blocks.nrom")
+    assert ours.requires_grad_(False) is ours
+
+
 def test_add_module_refuses_non_modules() -> None:
     with pytest.raises(TrtnetError, match="int is not a Module subclass"):
         Net().add_module("x", 3)

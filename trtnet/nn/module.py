@@ -98,6 +98,31 @@ class Module:
 
     register_module = add_module
 
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """``torch.nn.Module.register_parameter``: ``param`` (a :class:`Parameter` or ``None``) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise TrtnetError("cannot assign parameter before Module.__init__() call")
+        _check_new_name(self, name, "parameter", self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TrtnetError(f"cannot assign '{_typename(param)}' object to parameter '{name}' (trtnet.Parameter or "
+                              "None required)")
+        self._parameters[name] = param
+
+    def get_submodule(self, target: str) -> "Module":
+        """The sub-module at the dotted path ``target`` (``""`` is this module), as torch's."""
+        module = self
+        for item in target.split(".") if target else []:
+            child = module._modules.get(item)
+            if child is None:
+                raise TrtnetError(f"{type(module).__name__} has no attribute `{item}`"
+                                  f"{did_you_mean(item, list(module._modules))}")
+            module = child
+        return module
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Accepted for torch's API and ignored (nothing is trained); returns ``self``."""
+        return self
+
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         """``torch.nn.Module.register_buffer``: a constant of the module (numpy array, torch tensor, a declared
         :class:`Parameter` to be loaded, or ``None``). Persistent buffers are ``state_dict`` entries (saved and
