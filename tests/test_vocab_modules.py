@@ -328,3 +328,13 @@ def test_factory_kwargs_set_parameter_dtype_as_torch(name: str, args: tuple) -> 
         getattr(nn, name)(*args, device="tpu")
     with pytest.raises(TrtnetError, match="dtype=int32: layer parameters are floating point"):
         getattr(nn, name)(*args, dtype=torch.int32)
+
+
+def test_inspect_counts_registered_buffers_as_torch() -> None:
+    from trtnet.inspection import inspect_network
+
+    theirs, ours = _torch_net(), Net()
+    ours.load_state_dict(theirs.state_dict())
+    totals = inspect_network(ours, trtnet.trace(ours, [trtnet.Input("x", (2, 4))]))["totals"]
+    assert totals["parameters"] == sum(p.numel() for p in theirs.parameters()) == 69
+    assert totals["buffers"] == sum(b.numel() for b in theirs.buffers()) == 18

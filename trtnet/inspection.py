@@ -48,10 +48,13 @@ def inspect_network(model: Module, net: Network, model_name: str = "") -> dict[s
                      "macs": netinfo.macs(type_name, layer, inputs, outputs)})
     modules = []
     for path, module in model.named_modules():
-        entries = [(k, p) for k, p in module.named_parameters(prefix=path) if p.is_set]
+        registered = [(k, p, False) for k, p in module.named_parameters(prefix=path)]
+        registered += [(k, p, True) for k, p in module.named_buffers(prefix=path)]  # register_buffer's
+        entries = [(k, p) for k, p, _ in registered if p.is_set]
+        buffers = {k for k, p, buffer in registered if buffer or _is_buffer(k)}
         modules.append({"path": path, "class": type(module).__name__,
-                        "parameters": sum(_numel(p) for k, p in entries if not _is_buffer(k)),
-                        "buffers": sum(_numel(p) for k, p in entries if _is_buffer(k)),
+                        "parameters": sum(_numel(p) for k, p in entries if k not in buffers),
+                        "buffers": sum(_numel(p) for k, p in entries if k in buffers),
                         "weight_bytes": sum(_nbytes(p) for _, p in entries)})
     root = modules[0]
     specs = {spec.name: spec for spec in net.inputs}
