@@ -279,7 +279,8 @@ def load_weights_into_both(model: Module, reference: Any, weights: str | os.Path
 def _nonfinite_warnings(model: Module, weights: str | os.PathLike | Mapping[str, Any] | None) -> list[str]:
     """The line naming the model's weights that hold NaN or Inf, if any (as loading warned it)."""
     source = "weights" if weights is None or isinstance(weights, Mapping) else os.fspath(weights)
-    message = weights_io.nonfinite_message({k: p.source for k, p in model.state_dict_entries() if p.is_set}, source)
+    message = weights_io.nonfinite_message({k: p.source for k, p in [*model.named_parameters(), *model.named_buffers()]
+                                            if p.is_set}, source)
     return [message] if message else []
 
 
