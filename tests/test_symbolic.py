@@ -40,12 +40,15 @@ def test_arithmetic_folds_exactly_to_ints_and_stays_symbolic_otherwise() -> None
     def fn(x: Any) -> None:
         b, s, d = x.shape
         seen.update(zero=s - s, eight=(s + 8) - s, same=(4 * s) // 4, mod=(6 * s + 4) % 2, neg=-(-s),
-                    product=(b * s * d) // (b * d), ratio=(b * s) // s, numel=x.numel(), sym=s * 2 + 1)
+                    product=(b * s * d) // (b * d), ratio=(b * s) // s, numel=x.numel(), sym=s * 2 + 1,
+                    small_mod=s % 32, sign=(s - 20) // 2**62)
 
     trace(fn)
     assert seen["zero"] == 0 and type(seen["zero"]) is int
     assert seen["eight"] == 8 and type(seen["eight"]) is int
     assert seen["mod"] == 0 and type(seen["mod"]) is int
+    assert seen["sign"] == -1 and type(seen["sign"]) is int  # decided by the range: s - 20 is in [-19, -4]
+    assert repr(seen["small_mod"]) == "x.size(1)"  # s <= 16
     for name in ("same", "neg", "product", "ratio", "numel", "sym"):
         assert isinstance(seen[name], SymInt), name
     assert repr(seen["product"]) == "x.size(1)" and repr(seen["ratio"]) == "x.size(0)"

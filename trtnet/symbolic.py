@@ -103,9 +103,9 @@ class SymInt:
     @property
     def range(self) -> tuple[float, float]:
         """The (lo, hi) interval this size can take (``inf`` when unbounded)."""
-        lo = hi = float(self.const)
+        lo = hi = self.const  # ints where finite: folds by range stay exact
         for mono, coeff in self.terms.values():
-            interval = (1.0, 1.0)
+            interval = (1, 1)
             for atom in mono:
                 interval = _range_mul(interval, (atom.lo, atom.hi))
             part = _range_mul(interval, (coeff, coeff))
@@ -304,16 +304,22 @@ def _divide(a: SymInt, b: SymInt, kind: str) -> "SymInt | int":
         return a.const % b.const
     lo_a, hi_a = a.range
     lo_b, hi_b = b.range
+    if kind == "mod" and lo_a >= 0 and hi_a < lo_b:  # s % 32 with s <= 16 is s
+        return _folded(a)
     if kind == "mod":
         lo, hi = (0, hi_b - 1) if lo_b > 0 else (-INF, INF)
+    elif lo_b > 0 and hi_b != INF:  # floor(a / b) is monotonic in a and b for b > 0: its corners bound it
+        corners = [x if x in (INF, -INF) else x // y for x in (lo_a, hi_a) for y in (lo_b, hi_b)]
+        lo, hi = min(corners), max(corners)
     elif lo_b > 0 and lo_a >= 0:
-        lo, hi = (lo_a // hi_b if hi_b != INF else 0), (hi_a // lo_b if hi_a != INF else INF)
+        lo, hi = 0, hi_a // lo_b if hi_a != INF else INF
     else:
         lo, hi = -INF, INF
     if lo == hi:  # the range decides the value
         return int(lo)
     sign = "//" if kind == "floordiv" else "%"
-    atom = _Atom((kind, a.key, b.key), lo, hi, kind, (a, b), f"({a} {sign} {b})")
+    left, right = (f"({v})" if len(v.terms) > 1 or (v.terms and v.const) else str(v) for v in (a, b))
+    atom = _Atom((kind, a.key, b.key), lo, hi, kind, (a, b), f"({left} {sign} {right})")
     return SymInt.of_atom(atom)
 
 
