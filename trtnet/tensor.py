@@ -256,16 +256,21 @@ class Tensor:
         return _functional().unflatten(self, dim, sizes)
 
     # ---- new tensors of this dtype (trtnet.functional.creation) ------------------------------
-    def new_zeros(self, *size: Any, dtype: dtypes.DType | str | None = None) -> "Tensor":
+    def new_zeros(self, *size: Any, dtype: dtypes.DType | str | None = None, device: Any = None,
+                  requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> "Tensor":
         return _functional().full(_symbolic().sizes_arg(size, "new_zeros"), 0, dtype=dtype or self.dtype)
 
-    def new_ones(self, *size: Any, dtype: dtypes.DType | str | None = None) -> "Tensor":
+    def new_ones(self, *size: Any, dtype: dtypes.DType | str | None = None, device: Any = None,
+                 requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> "Tensor":
         return _functional().full(_symbolic().sizes_arg(size, "new_ones"), 1, dtype=dtype or self.dtype)
 
-    def new_empty(self, *size: Any, dtype: dtypes.DType | str | None = None) -> "Tensor":
+    def new_empty(self, *size: Any, dtype: dtypes.DType | str | None = None, device: Any = None,
+                 requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> "Tensor":
         return _functional().full(_symbolic().sizes_arg(size, "new_empty"), 0, dtype=dtype or self.dtype)
 
-    def new_full(self, size: Sequence[Any], fill_value: Any, *, dtype: dtypes.DType | str | None = None) -> "Tensor":
+    def new_full(self, size: Sequence[Any], fill_value: Any, *, dtype: dtypes.DType | str | None = None,
+                 device: Any = None, requires_grad: bool = False, layout: Any = None,
+                 pin_memory: bool = False) -> "Tensor":  # device... accepted and ignored, as in to()
         return _functional().full(_symbolic().sizes_arg([size], "new_full"), fill_value, dtype=dtype or self.dtype)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
@@ -412,22 +417,22 @@ class Tensor:
                 dtype = arg
         return self if dtype is None else _functional().cast(self, dtypes.get(dtype))
 
-    def float(self) -> "Tensor":
+    def float(self, memory_format: Any = None) -> "Tensor":  # memory_format: ignored, as in to()
         return self.to(dtypes.float32)
 
-    def half(self) -> "Tensor":
+    def half(self, memory_format: Any = None) -> "Tensor":  # memory_format: ignored, as in to()
         return self.to(dtypes.float16)
 
-    def bfloat16(self) -> "Tensor":
+    def bfloat16(self, memory_format: Any = None) -> "Tensor":  # memory_format: ignored, as in to()
         return self.to(dtypes.bfloat16)
 
-    def int(self) -> "Tensor":
+    def int(self, memory_format: Any = None) -> "Tensor":  # memory_format: ignored, as in to()
         return self.to(dtypes.int32)
 
-    def long(self) -> "Tensor":
+    def long(self, memory_format: Any = None) -> "Tensor":  # memory_format: ignored, as in to()
         return self.to(dtypes.int64)
 
-    def bool(self) -> "Tensor":
+    def bool(self, memory_format: Any = None) -> "Tensor":  # memory_format: ignored, as in to()
         return self.to(dtypes.bool_)
 
     def double(self) -> "Tensor":

@@ -64,21 +64,23 @@ def empty(*size: Any, dtype: dtypes.DType | str | None = None) -> Tensor:
     return full(symbolic.sizes_arg(size, "empty"), 0.0, dtype=dtype)
 
 
-def full_like(input: Tensor, fill_value: Any, *, dtype: dtypes.DType | str | None = None) -> Tensor:
-    """``torch.full_like``: ``input``'s shape (read at run time where dynamic), its dtype unless given."""
+def full_like(input: Tensor, fill_value: Any, *, dtype: dtypes.DType | str | None = None, layout: Any = None,
+              device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    """``torch.full_like``: ``input``'s shape (read at run time where dynamic), its dtype unless given. ``layout``,
+    ``device``, ``requires_grad``, ``memory_format`` are accepted and ignored (the engine decides placement)."""
     return full(input.shape, fill_value, dtype=dtype or input.dtype)
 
 
-def zeros_like(input: Tensor, *, dtype: dtypes.DType | str | None = None) -> Tensor:
-    return full_like(input, 0, dtype=dtype)
+def zeros_like(input: Tensor, *, dtype: dtypes.DType | str | None = None, **factory: Any) -> Tensor:
+    return full_like(input, 0, dtype=dtype, **factory)
 
 
-def ones_like(input: Tensor, *, dtype: dtypes.DType | str | None = None) -> Tensor:
-    return full_like(input, 1, dtype=dtype)
+def ones_like(input: Tensor, *, dtype: dtypes.DType | str | None = None, **factory: Any) -> Tensor:
+    return full_like(input, 1, dtype=dtype, **factory)
 
 
-def empty_like(input: Tensor, *, dtype: dtypes.DType | str | None = None) -> Tensor:
-    return full_like(input, 0, dtype=dtype)
+def empty_like(input: Tensor, *, dtype: dtypes.DType | str | None = None, **factory: Any) -> Tensor:
+    return full_like(input, 0, dtype=dtype, **factory)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: dtypes.DType | str | None = None) -> Tensor:
