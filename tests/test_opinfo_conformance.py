@@ -1,0 +1,105 @@
+"""Conformance with PyTorch's own OpInfo sample inputs (``torch.testing._internal``'s ``op_db``): every op trtnet
+offers, every sample, fp32 and fp16 where OpInfo has it — traced, built with TensorRT, run on the CPU executor,
+compared with eager PyTorch (tests/_opinfo.py). The report (counts per op, totals, reasons) is printed; the full
+table with timings: ``python benchmarks/opinfo_report.py``. Results: docs/opinfo-conformance.md."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import trtnet.functional as F  # noqa: E402
+
+import _opinfo as O  # noqa: E402
+
+# What TensorRT (or a TensorRT inference engine) cannot express: the only reasons a sample may be refused.
+ALLOWED_REFUSALS = {
+    "empty tensor (TensorRT-RTX builds no zero-volume input)": r"shape \(.*\b0\b.*\) may hold positive sizes",
+    "training-mode batch statistics": r"training=True normalises with batch statistics",
+    "dropout (inference engines)": r"dropout_p=.*inference networks need 0",
+    "embedding max_norm renormalises weights in place": r"max_norm is not supported",
+}
+# (op, variant, dtype, sample index) -> the bug it shows; listed in docs/opinfo-conformance.md. Strict: a fixed bug
+# must leave this list.
+KNOWN_BUGS: dict[tuple[str, str, str, int], str] = {}
+
+
+@pytest.fixture(scope="module")
+def sweep() -> dict:
+    seconds: dict = {}
+    start = time.perf_counter()
+    results = O.sweep(("float32", "float16"), seconds=seconds)
+    print(O.report(results, seconds))
+    print(f"{time.perf_counter() - start:.1f} s")
+    return results
+
+
+def _failures(results: dict, outcome: str) -> dict[tuple[str, str, str, int], str]:
+    return {(*key, s.index): s.reason for key, samples in results.items() for s in samples if s.outcome == outcome}
+
+
+@pytest.mark.parametrize("outcome", [O.MISMATCH, O.BUILD_FAILURE, O.CRASH])
+def test_no_failures(sweep, outcome) -> None:
+    found = _failures(sweep, outcome)
+    unexpected = {key: reason for key, reason in found.items() if key not in KNOWN_BUGS}
+    assert not unexpected, f"{len(unexpected)} {outcome}(s):\n" + "\n".join(
+        f"{key}: {reason}" for key, reason in sorted(unexpected.items())[:40])
+
+
+def test_known_bugs_still_fail(sweep) -> None:
+    failing = {key for outcome in (O.MISMATCH, O.BUILD_FAILURE, O.CRASH) for key in _failures(sweep, outcome)}
+    fixed = sorted(set(KNOWN_BUGS) - failing)
+    assert not fixed, f"fixed, remove from KNOWN_BUGS and docs/opinfo-conformance.md: {fixed}"
+
+
+def test_refusals_are_what_tensorrt_cannot_express(sweep) -> None:
+    refused = _failures(sweep, O.REFUSED)
+    other = {key: reason for key, reason in refused.items()
+             if not any(re.search(pattern, reason) for pattern in ALLOWED_REFUSALS.values())}
+    assert not other, f"{len(other)} refusal(s) of something TensorRT can express:\n" + "\n".join(
+        f"{key}: {reason}" for key, reason in sorted(other.items())[:40])
+
+
+def test_suite_covers_trtnet_ops(sweep) -> None:
+    covered = {name for name, _, _ in sweep}
+    assert len(covered) >= 80, sorted(covered)
+    passed = sum(s.outcome == O.PASS for samples in sweep.values() for s in samples)
+    assert passed >= 2000
+
+
+# ---- the harness itself can fail -----------------------------------------------------------------------------
+
+def _opinfo(name: str, variant: str = ""):
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    return next(op for op in op_db if op.name == name and op.variant_test_name == variant)
+
+
+def test_a_wrong_op_is_a_mismatch() -> None:
+    samples = O.run_op(_opinfo("exp"), F.sigmoid, "float32")
+    assert samples and all(s.outcome == O.MISMATCH for s in samples), [(s.outcome, s.reason) for s in samples]
+
+
+def test_an_exception_is_a_crash_and_a_trtnet_error_a_refusal() -> None:
+    def broken(x):
+        raise IndexError("boom")
+
+    def refusing(x):
+        return F.reshape(x, (7, 7, 7, 7, 7))
+
+    assert {s.outcome for s in O.run_op(_opinfo("abs"), broken, "float32")} == {O.CRASH}
+    assert {s.outcome for s in O.run_op(_opinfo("abs"), refusing, "float32")} == {O.REFUSED}
+
+
+def test_judge_shared_fp16_overflow_passes_an_own_one_does_not() -> None:
+    tol = dict(rtol=1e-3, atol=1e-5)
+    eager = torch.tensor([1.0, float("inf")], dtype=torch.float16)
+    exact = torch.tensor([1.0, 7e4], dtype=torch.float64)
+    assert O.judge([eager.clone()], [eager], [exact], tol)[0] == O.PASS
+    own = torch.tensor([float("inf"), float("inf")], dtype=torch.float16)
+    assert O.judge([own], [eager], [exact], tol)[0] == O.MISMATCH
+    assert O.judge([torch.tensor([1.0, 2.0])], [torch.tensor([1.0, 2.1])], [None], tol)[0] == O.MISMATCH
