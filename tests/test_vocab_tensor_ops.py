@@ -222,6 +222,13 @@ def test_norm(p, dim, dtype):
            lambda a: (torch.norm(a, p, dim), a.norm(p, dim, keepdim=True)), [rand(3, 4, 5)], dtype=dtype)
 
 
+@pytest.mark.parametrize("ord", [3, 2, 0.5])
+def test_fp16_norms_and_var_accumulate_in_float32(ord):
+    x = rand(4, 64) * 60  # |x|^3 and the sums overflow fp16 (65504); torch's opmath sums in float32
+    expect(lambda a: (F.vector_norm(a, ord, -1), F.var(a, -1), F.std(a)),
+           lambda a: (torch.linalg.vector_norm(a, ord, -1), torch.var(a, -1), torch.std(a)), [x], dtype="float16")
+
+
 def test_norm_refusals():
     assert "p='nuc' is not supported" in trace_error(lambda a: F.norm(a, "nuc"), [rand(3, 4)])
     assert "Expected a floating point" in trace_error(lambda a: F.vector_norm(a), [ints(3, 4)])
@@ -315,8 +322,14 @@ def test_unstable_sort_with_ties_and_nan_sorts_the_values_and_indices_point_at_t
     assert sorted(indices[0].tolist()) == list(range(9))
 
 
+def test_sort_beyond_the_topk_limit_ranks_exactly_and_refuses_what_is_too_large():
+    x = np.random.default_rng(0).permutation(4000).astype(np.float32).reshape(1, 4000)
+    expect(lambda a: tuple(F.sort(a, descending=True)), lambda a: tuple(torch.sort(a, descending=True)), [x])
+    message = trace_error(lambda a: F.sort(a), [rand(8, 4000)])
+    assert "beyond TensorRT's TopK limit of 3840, and ranking them exactly takes 4000 x 4000 comparisons" in message
+
+
 def test_sort_refusals():
-    assert "beyond TensorRT's TopK limit of 3840" in trace_error(lambda a: F.sort(a), [rand(2, 3841)])
     with pytest.raises(trtnet.ShapeError, match="dynamic"):
         run(Fn(lambda a: F.sort(a, 0)), [rand(4, 3)], dynamic=1, build=False)
 
@@ -400,9 +413,27 @@ def test_index_put():
            [x, rows, cols, dup_rows, dup_cols, rand(4, 3, seed=5)])
 
 
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+def test_scatter_reduce_argument_applies_every_duplicate(reduce):
+    x, src = rand(4, 5), rand(3, 5, seed=1)
+    index = np.array([[0, 0, 3, 1, 0], [0, 2, 3, 1, 0], [1, 2, 3, 1, 0]], np.int64)
+    expect(lambda a, i, s: (F.scatter(a, 0, i, s, reduce=reduce), a.scatter(1, i[:, :3], 2.0, reduce=reduce)),
+           lambda a, i, s: (torch.scatter(a, 0, i, s, reduce=reduce), a.scatter(1, i[:, :3], 2.0, reduce=reduce)),
+           [x, index, src])
+
+
+def test_scatter_family_on_zero_dim_tensors():
+    x, i, s = np.array(1.5, np.float32), np.array(0, np.int64), np.array(-2.0, np.float32)
+    expect(lambda a, b, c: (F.scatter(a, 0, b, c), F.scatter(a, 0, b, 2.5), F.scatter_add(a, 0, b, c),
+                            F.index_add(a, 0, b, c)),
+           lambda a, b, c: (torch.scatter(a, 0, b, c), torch.scatter(a, 0, b, 2.5), torch.scatter_add(a, 0, b, c),
+                            torch.index_add(a, 0, b, c)), [x, i, s])
+
+
 def test_scatter_refusals():
     x, i = rand(3, 4), np.zeros((3, 4), np.int64)
-    assert "reduce='add' is not supported" in trace_error(lambda a, b: F.scatter(a, 0, b, 1.0, reduce="add"), [x, i])
+    assert "reduce argument must be either add or multiply" in trace_error(
+        lambda a, b: F.scatter(a, 0, b, 1.0, reduce="max"), [x, i])
     assert "Expected self.dtype to be equal to src.dtype" in trace_error(
         lambda a, b: F.scatter(a, 0, b, b), [x, i])
     assert "Index is supposed to be a vector" in trace_error(lambda a, b: F.index_add(a, 0, b, a), [x, i])

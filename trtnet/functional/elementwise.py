@@ -11,6 +11,7 @@ from trtnet import dtypes, graph
 from trtnet.errors import TrtnetError
 from trtnet.functional._util import broadcast_operands, out, trt
 from trtnet.functional.promotion import promoted, result_type
+from trtnet.functional.quantize import quantized_add_operands
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -24,6 +25,8 @@ _OPERATIONS = {
 def elementwise(op: str, a: Any, b: Any) -> Tensor:
     """Lower ``op`` (a key of the table above) on two operands promoted to one dtype (``torch.result_type``)."""
     a, b = broadcast_operands(a, b, op)
+    if op == "add":
+        a, b = quantized_add_operands(a, b)  # Q/DQ on a residual add's identity branch under a quantization plan
     operation = getattr(trt().ElementWiseOperation, _OPERATIONS[op])
     layer = graph.current().network.add_elementwise(a.itensor, b.itensor, operation)
     return out(graph.current().add(op, layer))
@@ -68,11 +71,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode == "floor":
         return elementwise("floor_divide", input, other)
     if rounding_mode == "trunc":
-        if result_type(input, other, op="div").is_float:
-            from trtnet.functional.pointwise import trunc
-
-            return trunc(elementwise("div", input, other))
-        return elementwise("div", input, other)  # integer DIV truncates toward zero
+        return _in_float32("div", input, other, _trunc_divide)
     raise TrtnetError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}")
 
 
@@ -84,14 +83,34 @@ def floor_divide(input: Any, other: Any) -> Tensor:
     return elementwise("floor_divide", input, other)
 
 
+def _in_float32(op: str, input: Any, other: Any, compose: Any) -> Tensor:
+    """``compose(input, other)`` in float32 for float16/bfloat16 operands, rounded once at the end (torch's opmath:
+    a rounded intermediate quotient would truncate to the wrong integer)."""
+    dtype = result_type(input, other, op=op)
+    if dtype not in (dtypes.float16, dtypes.bfloat16):
+        return compose(input, other)
+    from trtnet.functional.unary import cast
+
+    wide = [cast(v, dtypes.float32) if isinstance(v, Tensor) else v for v in (input, other)]
+    return cast(compose(*wide), dtype)
+
+
+def _trunc_divide(input: Any, other: Any) -> Tensor:
+    if result_type(input, other, op="div").is_float:
+        from trtnet.functional.pointwise import trunc
+
+        return trunc(elementwise("div", input, other))
+    return elementwise("div", input, other)  # integer DIV truncates toward zero
+
+
 def remainder(input: Any, other: Any) -> Tensor:
     """``torch.remainder`` (``%``): ``input - floor_divide(input, other) * other``, the sign of ``other`` as Python."""
-    return sub(input, mul(floor_divide(input, other), other))
+    return _in_float32("remainder", input, other, lambda a, b: sub(a, mul(floor_divide(a, b), b)))
 
 
 def fmod(input: Any, other: Any) -> Tensor:
     """``torch.fmod``: ``input - trunc(input / other) * other``, the sign of ``input`` as C."""
-    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
+    return _in_float32("fmod", input, other, lambda a, b: sub(a, mul(_trunc_divide(a, b), b)))
 
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name

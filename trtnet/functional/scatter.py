@@ -22,7 +22,7 @@ from trtnet.functional.elementwise import add, mul
 from trtnet.functional.gathering import positions
 from trtnet.functional.indexing import expand, narrow, pad
 from trtnet.functional.pointwise import eq, lt, where
-from trtnet.functional.reduce import sum as reduce_sum
+from trtnet.functional.reduce import prod, sum as reduce_sum
 from trtnet.functional.shape import reshape
 from trtnet.functional.unary import cast
 from trtnet.tensor import Tensor
@@ -72,40 +72,58 @@ def _source(op: str, input: Tensor, index: Tensor, src: Any) -> Tensor:
     return src
 
 
+def _one_d(op: str, input: Tensor, index: Any, src: Any, run: Any) -> Tensor:
+    """A 0-d input (with 0-d index and src, as torch allows) is handled as 1-element vectors."""
+    as_vector = [reshape(t, (1,)) if isinstance(t, Tensor) and t.ndim == 0 else t for t in (input, index, src)]
+    return reshape(run(*as_vector), ())
+
+
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
             reduce: str | None = None) -> Tensor:
     """``torch.scatter``: ``out[..., index[i], ...] = src[i]`` along ``dim`` (``src`` a tensor or a number, or
-    ``value=``). With duplicate indices the survivor is unspecified, as in torch."""
-    if reduce is not None:
-        raise TrtnetError(f"scatter: reduce={reduce!r} is not supported; use scatter_add (or index_add) to sum")
+    ``value=``). With duplicate indices the survivor is unspecified, as in torch. ``reduce="add"`` sums and
+    ``"multiply"`` multiplies every update into ``input`` (duplicates included, exact)."""
+    if reduce not in (None, "add", "multiply"):
+        raise TrtnetError(f"reduce argument must be either add or multiply, got {reduce!r}")
     if (src is None) == (value is None):
         raise TrtnetError("scatter: give exactly one of src or value")
-    d = normalize_dim(dim, max(input.ndim, 1))
+    src = value if src is None else src
+    if input.ndim == 0:
+        normalize_dim(dim, 1)
+        return _one_d("scatter", input, index, src, lambda x, i, s: scatter(x, 0, i, s, reduce=reduce))
+    d = normalize_dim(dim, input.ndim)
     index = _check_index("scatter", input, index, d)
-    return scatter_layer("scatter", input, index, _source("scatter", input, index, value if src is None else src), d)
+    updates = _source("scatter", input, index, src)
+    if reduce is not None:
+        return _one_hot_reduce("scatter", input, index, updates, d, "sum" if reduce == "add" else "prod")
+    return scatter_layer("scatter", input, index, updates, d)
 
 
-def _one_hot_sum(op: str, input: Tensor, index: Tensor, src: Tensor, d: int) -> Tensor:
-    """``input[..., k, ...] + sum_i where(index[..., i, ...] == k, src[..., i, ...], 0)`` along ``d``; ``index``
-    broadcasts against ``src`` (index_add's 1-D index is ``[1, .., m, .., 1]``)."""
+def _one_hot_reduce(op: str, input: Tensor, index: Tensor, src: Tensor, d: int, how: str = "sum") -> Tensor:
+    """``input[..., k, ...] + sum_i where(index[..., i, ...] == k, src[..., i, ...], 0)`` along ``d`` (``how="prod"``:
+    times the product, 1 where no index hits); ``index`` broadcasts against ``src`` (index_add's 1-D index is
+    ``[1, .., m, .., 1]``)."""
     targets = unsqueeze(positions(input, d, dtypes.int64), d)  # [1, .., 1, n, 1, ..]: n at d + 1
     hit = eq(unsqueeze(cast(index, dtypes.int64), d + 1), targets)  # [..., m, n, ...]
-    contribution = reduce_sum(where(hit, unsqueeze(src, d + 1), 0), d, dtype=input.dtype)  # [..., n, ...]
+    neutral = 0 if how == "sum" else 1
+    picked = where(hit, unsqueeze(src, d + 1), neutral)
+    contribution = (reduce_sum if how == "sum" else prod)(picked, d, dtype=input.dtype)  # [..., n, ...]
     padding = []
     for k in reversed(range(input.ndim)):
         padding += [0, input.static_shape[k] - contribution.static_shape[k]] if k != d else [0, 0]
     if any(padding):
-        contribution = pad(contribution, padding)
-    return add(input, contribution)
+        contribution = pad(contribution, padding, value=neutral)
+    return (add if how == "sum" else mul)(input, contribution)
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """``torch.scatter_add``: ``out[..., index[i], ...] += src[i]`` along ``dim``; duplicates sum (exactly)."""
-    d = normalize_dim(dim, max(input.ndim, 1))
     if input.ndim == 0:
-        raise ShapeError("scatter_add: a 0-d input is not supported")
+        normalize_dim(dim, 1)
+        return _one_d("scatter_add", input, index, src, lambda x, i, s: scatter_add(x, 0, i, s))
+    d = normalize_dim(dim, input.ndim)
     index = _check_index("scatter_add", input, index, d)
-    return _one_hot_sum("scatter_add", input, index, _source("scatter_add", input, index, src), d)
+    return _one_hot_reduce("scatter_add", input, index, _source("scatter_add", input, index, src), d)
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
@@ -116,7 +134,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     if not isinstance(source, Tensor) or source.ndim != input.ndim:
         raise ShapeError("index_add_(): Source and destination tensors must have the same number of dimensions")
     if input.ndim == 0:
-        raise ShapeError("index_add: a 0-d input is not supported")
+        normalize_dim(dim, 1)
+        return _one_d("index_add", input, index, source, lambda x, i, s: index_add(x, 0, i, s, alpha=alpha))
     d = normalize_dim(dim, input.ndim)
     m = index.static_shape[0] if index.ndim else 1
     if source.static_shape[d] not in (m, -1):
@@ -133,7 +152,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
         source = mul(source, alpha)
     shape = [1] * input.ndim
     shape[d] = m
-    return _one_hot_sum("index_add", input, reshape(index, tuple(shape)), source, d)
+    return _one_hot_reduce("index_add", input, reshape(index, tuple(shape)), source, d)
 
 
 def _broadcast_shape(shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:

@@ -1,9 +1,10 @@
-"""``sort`` and ``argsort`` along a static dim of at most 3840 entries (TensorRT's TopK limit).
+"""``sort`` and ``argsort`` along a static dim.
 
 TensorRT has no sort. ``stable=False`` is one TopK of the whole row (NaN replaced by +inf first so NaN sorts last
 ascending and first descending, as torch; the values are then gathered from the input). Among equal values its
-order is TensorRT's. ``stable=True`` ranks every entry exactly: ``rank[i] = #{j : x[j] before x[i]}`` with ties broken
-by position (one ``n x n`` comparison per row), then an element scatter puts each position at its rank.
+order is TensorRT's. ``stable=True`` (and rows beyond the TopK limit, while ``n * n * rows <= RANK_LIMIT``) ranks
+every entry exactly: ``rank[i] = #{j : x[j] before x[i]}`` with ties broken by position (one ``n x n`` comparison per
+row), then an element scatter puts each position at its rank.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from trtnet import dtypes, graph
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import normalize_dim
 from trtnet.functional.dims import unsqueeze
-from trtnet.functional.gathering import gather_layer
+from trtnet.functional.gathering import gather_layer, positions
 from trtnet.functional.indexing import expand_as
 from trtnet.functional.pointwise import eq, gt, logical_and, logical_not, logical_or, lt, where
 from trtnet.functional.reduce import sum as reduce_sum
@@ -27,17 +28,15 @@ from trtnet.functional.unary import cast, unary
 from trtnet.tensor import Tensor
 
 
+#: Rows longer than TensorRT's TopK limit are ranked (stable) while ``n * n * rows`` stays within this.
+RANK_LIMIT = 2**26
+
+
 class SortResult(NamedTuple):
     """``(values, indices)`` like ``torch.return_types.sort``; indices are int64."""
 
     values: Tensor
     indices: Tensor
-
-
-def _positions(n: int, rank: int, axis: int) -> Tensor:
-    shape = [1] * rank
-    shape[axis] = n
-    return graph.current().constant(np.arange(n, dtype=np.int32).reshape(shape), dtypes.int32)
 
 
 def _stable_order(x: Tensor, d: int, descending: bool) -> Tensor:
@@ -51,13 +50,10 @@ def _stable_order(x: Tensor, d: int, descending: bool) -> Tensor:
         first, second = (nan_j, nan_i) if descending else (nan_i, nan_j)
         before = logical_or(before, logical_and(first, logical_not(second)))
         same = logical_or(same, logical_and(nan_i, nan_j))
-    earlier = np.tril(np.ones((n, n), dtype=bool), -1)  # [i, j]: j < i
-    shape = [1] * (x.ndim + 1)
-    shape[d], shape[d + 1] = n, n
-    earlier_tensor = graph.current().constant(earlier.reshape(shape), dtypes.bool_)
-    ranks = cast(reduce_sum(logical_or(before, logical_and(same, earlier_tensor)), d + 1), dtypes.int32)
-    positions = expand_as(_positions(n, x.ndim, d), ranks)
-    return scatter_layer("sort_order", ranks, ranks, positions, d)  # ranks are a permutation: all overwritten
+    at = positions(x, d)
+    earlier = lt(unsqueeze(at, d), unsqueeze(at, d + 1))  # [.., i, j, ..]: j < i
+    ranks = cast(reduce_sum(logical_or(before, logical_and(same, earlier)), d + 1), dtypes.int32)
+    return scatter_layer("sort_order", ranks, ranks, expand_as(at, ranks), d)  # ranks are a permutation
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> SortResult:
@@ -69,11 +65,13 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     n = input.static_shape[d]
     if n == -1:
         raise ShapeError(f"sort: dim {dim} of {input.static_shape} is dynamic; it must be static")
-    if n > MAX_K:
-        raise TrtnetError(f"sort: dim {dim} has {n} entries, beyond TensorRT's TopK limit of {MAX_K}; sort shorter "
-                          "rows (split the dim) or use a plugin")
+    rows = math.prod(s for k, s in enumerate(input.static_shape) if k != d and s != -1)
+    if n > MAX_K and n * n * rows > RANK_LIMIT:
+        raise TrtnetError(f"sort: dim {dim} has {n} entries, beyond TensorRT's TopK limit of {MAX_K}, and ranking "
+                          f"them exactly takes {n} x {n} comparisons per row ({rows} rows), beyond {RANK_LIMIT}; sort "
+                          "shorter rows (split the dim) or use a plugin")
     x = cast(input, dtypes.int32) if input.dtype is dtypes.bool_ else input
-    if stable:
+    if stable or n > MAX_K:
         order = _stable_order(x, d, descending)
     else:
         work = where(unary("sort_isnan", x, "ISNAN"), math.inf, x) if x.dtype.is_float else x

@@ -43,6 +43,8 @@ def var(input: Tensor, dim: Dims | bool = None, unbiased: bool | None = None, ke
         correction = 1 if unbiased is None or unbiased else 0
     if not input.dtype.is_float:
         raise TrtnetError(f"std and var only support floating point and complex dtypes, got {input.dtype.name}")
+    if input.dtype is not dtypes.float32:  # squares summed in float32, rounded once (torch's opmath)
+        return cast(var(cast(input, dtypes.float32), dim, None, keepdim, correction=correction), input.dtype)
     n = _count("var", input, dim)
     if n - correction <= 0:
         warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
@@ -67,6 +69,8 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Dims = None, keepdim: bool = Fal
         x = cast(x, dtypes.get(dtype))
     if not x.dtype.is_float:
         raise TrtnetError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype.name}")
+    if x.dtype is not dtypes.float32:  # torch's opmath: |x|^p summed in float32 (fp16 would overflow), rounded once
+        return cast(vector_norm(cast(x, dtypes.float32), ord, dim, keepdim), x.dtype)
     if isinstance(ord, str):
         raise TrtnetError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
     dims = () if dim is None else dim
