@@ -413,6 +413,7 @@ def test_index_put():
            [x, rows, cols, dup_rows, dup_cols, rand(4, 3, seed=5)])
 
 
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter:UserWarning")  # eager torch's deprecation
 @pytest.mark.parametrize("reduce", ["add", "multiply"])
 def test_scatter_reduce_argument_applies_every_duplicate(reduce):
     x, src = rand(4, 5), rand(3, 5, seed=1)
