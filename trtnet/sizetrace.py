@@ -18,7 +18,15 @@ import numpy as np
 
 from trtnet import graph, netinfo
 from trtnet.errors import ShapeError
-from trtnet.symbolic import INF, SymInt, dim_size, graph_state
+from trtnet.symbolic import INF, SymInt, dim_size, dims_of, graph_state
+
+
+def _dims(g: graph.Graph, itensor: Any) -> tuple[int, ...]:
+    """``itensor``'s build-time shape, read from TensorRT once per graph and tensor name."""
+    dims = graph_state(g)["dims"]
+    if itensor.name not in dims:
+        dims[itensor.name] = dims_of(itensor)
+    return dims[itensor.name]
 
 
 #: How many layers a size is traced back through at most (beyond, it is that tensor's own dim).
@@ -27,11 +35,13 @@ MAX_TRACE_DEPTH = 200
 
 def origin(g: graph.Graph, itensor: Any, dim: int) -> "SymInt | int":
     """The size dim ``dim`` of ``itensor`` is, traced back through the layers that keep it (memoized by name)."""
-    static = tuple(itensor.shape)[dim]
-    if static != -1:
-        return static
     state = graph_state(g)
     memo_key = (itensor.name, dim)
+    if memo_key in state["origins"]:
+        return state["origins"][memo_key]
+    static = _dims(g, itensor)[dim]
+    if static != -1:
+        return static
     if memo_key not in state["origins"]:
         if state["depth"] >= MAX_TRACE_DEPTH:
             return _leaf(g, itensor, dim)
@@ -41,6 +51,21 @@ def origin(g: graph.Graph, itensor: Any, dim: int) -> "SymInt | int":
         finally:
             state["depth"] -= 1
     return state["origins"][memo_key]
+
+
+def _producer(g: graph.Graph, itensor: Any) -> tuple[str, Any, list[Any]] | None:
+    """(LayerType name, the downcast layer, its inputs) of the layer making ``itensor``, read once per graph."""
+    if itensor.is_network_input:
+        return None
+    producers = graph_state(g)["producers"]
+    if itensor.name not in producers:
+        layer = g.producer(itensor.name)
+        if layer is not None:
+            kind = g.backend.trt.ILayer.type.fget(layer).name  # ILayer's: a downcast layer's .type may be its own
+            _, layer = netinfo.downcast(layer)
+            layer = (kind, layer, [layer.get_input(i) for i in range(layer.num_inputs)])
+        producers[itensor.name] = layer
+    return producers[itensor.name]
 
 
 def _leaf(g: graph.Graph, itensor: Any, dim: int) -> "SymInt | int":
@@ -62,18 +87,16 @@ _BROADCAST = {"ELEMENTWISE", "SELECT"}
 
 
 def _trace_back(g: graph.Graph, itensor: Any, dim: int) -> "SymInt | int":
-    layer = None if itensor.is_network_input else g.producer(itensor.name)
-    if layer is None:
+    producer = _producer(g, itensor)
+    if producer is None:
         return _leaf(g, itensor, dim)
-    kind = g.backend.trt.ILayer.type.fget(layer).name  # ILayer's type: a downcast layer's .type may be its own
-    _, layer = netinfo.downcast(layer)
-    rank = len(itensor.shape)
-    inputs = [layer.get_input(i) for i in range(layer.num_inputs)]
+    kind, layer, inputs = producer
+    rank = len(_dims(g, itensor))
     found: Any = None
-    if kind in _SAME_SHAPE and inputs and len(inputs[0].shape) == rank:
+    if kind in _SAME_SHAPE and inputs and len(_dims(g, inputs[0])) == rank:
         found = origin(g, inputs[0], dim)
     elif kind in _BROADCAST or (kind == "CONCATENATION" and dim != layer.axis):
-        found = _broadcast(g, [t for t in inputs if t is not None and len(t.shape) == rank], dim)
+        found = _broadcast(g, [t for t in inputs if t is not None and len(_dims(g, t)) == rank], dim)
     elif kind == "CONCATENATION":
         found = sum(origin(g, t, dim) for t in inputs)
     elif kind == "MATRIX_MULTIPLY":
@@ -83,8 +106,8 @@ def _trace_back(g: graph.Graph, itensor: Any, dim: int) -> "SymInt | int":
     elif kind in _SHAPED_BY and len(inputs) > _SHAPED_BY[kind] and inputs[_SHAPED_BY[kind]] is not None:
         found = _positive(shape_value(g, inputs[_SHAPED_BY[kind]], dim))
     elif kind == "REDUCE":
-        axes = [a for a in range(len(inputs[0].shape)) if layer.axes >> a & 1]
-        kept = list(range(len(inputs[0].shape))) if layer.keep_dims else [a for a in range(len(inputs[0].shape)) if a not in axes]
+        axes = [a for a in range(len(_dims(g, inputs[0]))) if layer.axes >> a & 1]
+        kept = list(range(len(_dims(g, inputs[0])))) if layer.keep_dims else [a for a in range(len(_dims(g, inputs[0]))) if a not in axes]
         if dim < len(kept) and kept[dim] not in axes:
             found = origin(g, inputs[0], kept[dim])
     elif kind in ("CONVOLUTION", "DECONVOLUTION", "POOLING", "RESIZE") and dim == 0:
@@ -112,7 +135,7 @@ def shape_value(g: graph.Graph, itensor: Any, index: int) -> "SymInt | int | Non
     recorded = graph_state(g)["shapes"].get(itensor.name)
     if recorded is not None:
         return recorded[index] if index < len(recorded) else None
-    shape = tuple(itensor.shape)
+    shape = _dims(g, itensor)
     if len(shape) > 1 or itensor.is_network_input or (shape and shape[0] != -1 and index >= shape[0]):
         return None
     values = graph_state(g)["values"]
@@ -127,15 +150,13 @@ def shape_value(g: graph.Graph, itensor: Any, index: int) -> "SymInt | int | Non
 
 
 def _compute_value(g: graph.Graph, itensor: Any, index: int) -> "SymInt | int | None":
-    layer = g.producer(itensor.name)
-    if layer is None:
+    producer = _producer(g, itensor)
+    if producer is None:
         return None
-    kind = g.backend.trt.ILayer.type.fget(layer).name
-    _, layer = netinfo.downcast(layer)
-    inputs = [layer.get_input(i) for i in range(layer.num_inputs)]
+    kind, layer, inputs = producer
 
     def element(tensor: Any, at: int) -> "SymInt | int | None":
-        shape = tuple(tensor.shape)
+        shape = _dims(g, tensor)
         return shape_value(g, tensor, 0 if shape in ((), (1,)) else at)
 
     if kind == "CONSTANT":
@@ -143,11 +164,11 @@ def _compute_value(g: graph.Graph, itensor: Any, index: int) -> "SymInt | int | 
         return int(flat[index]) if index < flat.size and flat.dtype.kind in "iu" else None
     if kind == "SHAPE":
         return origin(g, inputs[0], index)
-    if kind in ("CAST", "IDENTITY") or (kind == "SHUFFLE" and len(inputs) == 1 and tuple(inputs[0].shape) in ((), (1,))):
+    if kind in ("CAST", "IDENTITY") or (kind == "SHUFFLE" and len(inputs) == 1 and _dims(g, inputs[0]) in ((), (1,))):
         return element(inputs[0], index)
     if kind == "CONCATENATION":
         for piece in inputs:
-            length = tuple(piece.shape)[0] if piece.shape else 1
+            length = _dims(g, piece)[0] if _dims(g, piece) else 1
             if length == -1:
                 return None
             if index < length:
@@ -169,8 +190,8 @@ def _compute_value(g: graph.Graph, itensor: Any, index: int) -> "SymInt | int | 
 
 def _broadcast(g: graph.Graph, inputs: list[Any], dim: int) -> "SymInt | int | None":
     """The broadcast dim: the one dynamic operand's, or the shared one when every dynamic operand agrees."""
-    dynamic = [origin(g, t, dim) for t in inputs if tuple(t.shape)[dim] == -1]
-    others = {tuple(t.shape)[dim] for t in inputs if tuple(t.shape)[dim] != -1}
+    dynamic = [origin(g, t, dim) for t in inputs if _dims(g, t)[dim] == -1]
+    others = {_dims(g, t)[dim] for t in inputs if _dims(g, t)[dim] != -1}
     if not dynamic or others - {1}:
         return None
     first = dynamic[0]
@@ -182,7 +203,7 @@ def _broadcast(g: graph.Graph, inputs: list[Any], dim: int) -> "SymInt | int | N
 def _matmul(g: graph.Graph, layer: Any, inputs: list[Any], rank: int, dim: int) -> "SymInt | int | None":
     trt = g.backend.trt
     ops = (layer.op0, layer.op1)
-    if trt.MatrixOperation.VECTOR in ops or any(len(t.shape) != rank for t in inputs):
+    if trt.MatrixOperation.VECTOR in ops or any(len(_dims(g, t)) != rank for t in inputs):
         return None
     if dim < rank - 2:
         return _broadcast(g, inputs, dim)
@@ -197,7 +218,7 @@ def _shuffle(g: graph.Graph, layer: Any, inputs: list[Any], dim: int) -> "SymInt
     if len(inputs) > 1 and inputs[1] is not None:
         return _positive(shape_value(g, inputs[1], d))
     source = inputs[0]
-    first = list(layer.first_transpose)[:len(source.shape)]
+    first = list(layer.first_transpose)[:len(_dims(g, source))]
     transposed = [origin(g, source, p) for p in first]
     reshape = layer.reshape_dims
     if reshape is None:
@@ -223,7 +244,7 @@ def _gather(g: graph.Graph, layer: Any, inputs: list[Any], dim: int) -> "SymInt 
         return origin(g, indices, dim)
     if layer.mode != g.backend.trt.GatherMode.DEFAULT:
         return None
-    q = len(indices.shape)
+    q = len(_dims(g, indices))
     if dim < axis:
         return origin(g, data, dim)
     if dim < axis + q:

@@ -343,6 +343,12 @@ def _exact_quotient(a: SymInt, mono: Monomial, coeff: int) -> SymInt | None:
     return SymInt(terms, const + (empty[1] if empty else 0))
 
 
+def dims_of(itensor: Any) -> tuple[int, ...]:
+    """An ``ITensor``'s shape as a tuple (indexing the Dims: iterating them costs ~3x more)."""
+    dims = itensor.shape
+    return tuple(dims[i] for i in range(len(dims)))
+
+
 # ---- per-graph state -----------------------------------------------------------------------------
 def dim_size(key: tuple, low: float, high: float, tensor: "Tensor", dim: int, label: str) -> SymInt:
     """The size of dim ``dim`` of ``tensor`` as a SymInt atom identified by ``key``, in ``[low, high]``."""
@@ -352,10 +358,18 @@ def dim_size(key: tuple, low: float, high: float, tensor: "Tensor", dim: int, la
 _STATE: "weakref.WeakKeyDictionary[graph.Graph, dict[str, dict]]" = weakref.WeakKeyDictionary()
 
 
+_LAST: list[Any] = [lambda: None, None]  # (weak reference to the last graph asked for, its state): the usual case
+
+
 def graph_state(g: graph.Graph) -> dict[str, dict]:
+    """What symbolic sizes keep per graph: materialized tensors, recorded shape tensors, traced dims, ranges."""
+    if _LAST[0]() is g:
+        return _LAST[1]
     state = _STATE.get(g)
     if state is None:
-        state = _STATE[g] = {"tensors": {}, "shapes": {}, "origins": {}, "values": {}, "ranges": {}, "depth": 0}
+        state = _STATE[g] = {"tensors": {}, "shapes": {}, "origins": {}, "values": {}, "dims": {}, "producers": {}, "ranges": {},
+                             "depth": 0}
+    _LAST[:] = [weakref.ref(g), state]
     return state
 
 

@@ -54,7 +54,7 @@ class Tensor:
 
         Cached: a Tensor is made once its layer is configured (``set_input`` before ``functional._util.out``)."""
         if self._static_shape is None:
-            self._static_shape = tuple(self.itensor.shape)
+            self._static_shape = _symbolic().dims_of(self.itensor)
         return self._static_shape
 
     @property
