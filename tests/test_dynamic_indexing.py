@@ -438,3 +438,16 @@ def test_llama_causal_gqa_fp16() -> None:
     check_dynamic(lambda q, k, v: sdpa(q, k, v, is_causal=True, enable_gqa=True),
                   lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
                   [heads(4, 16), heads(2, 16), heads(2, 16)], dtypes=["float16"] * 3, tol=2e-2)
+
+
+@pytest.mark.parametrize("start", [3, -2])
+def test_narrow_from_a_tensor_start_read_at_run_time(start: int) -> None:
+    """torch.narrow with a 0-dim integer tensor start (computed in the network, not a shape)."""
+    def ours(x):
+        begin = (x[:, 0, 0] * 0).sum().to(trtnet.int64) + start
+        return x.narrow(1, begin, 1)
+
+    def theirs(x):
+        return x.narrow(1, torch.tensor(start), 1)
+
+    check_dynamic(ours, theirs, [((1, 4, 4), (4, 16, 4), (8, 128, 4))])

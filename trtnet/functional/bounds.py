@@ -16,7 +16,7 @@ from trtnet.symbolic import SymInt
 
 Size = int | SymInt
 
-_SIGN_SCALE = 2 ** 40  # v // 2**40 is -1 for a negative size, 0 for a non-negative one (|v| < 2**40, as TensorRT)
+SIGN_SCALE = 2 ** 40  # v // 2**40 is -1 for a negative size, 0 for a non-negative one (|v| < 2**40, as TensorRT)
 
 
 def as_size(value: Any, arg: str) -> Size:
@@ -40,7 +40,7 @@ def relu(v: Size) -> Size:
         return v
     if _decided(lambda: v <= 0):
         return 0
-    return v * (1 + v // _SIGN_SCALE)
+    return v * (1 + v // SIGN_SCALE)
 
 
 def maximum(a: Size, b: Size) -> Size:
@@ -56,7 +56,7 @@ def from_end(i: Size, n: Size) -> Size:
     negative = _decided(lambda: i < 0)
     if negative is not None:
         return i + n if negative else i
-    return i - (i // _SIGN_SCALE) * n
+    return i - (i // SIGN_SCALE) * n
 
 
 def clamped(i: Size | None, n: Size, default: Size) -> Size:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from trtnet import graph, symbolic
+from trtnet import dtypes, graph, symbolic
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional import bounds
 from trtnet.functional._util import as_tensor, normalize_dim, out, trt
@@ -146,10 +146,18 @@ def _slice_item(item: builtins.slice, n: Size) -> tuple[Size, Size, int]:
 
 
 def narrow(x: Tensor, dim: int, start: Any, length: Any) -> Tensor:
-    """``torch.narrow``: ``length`` elements of ``dim`` from ``start`` (negative counts from the end); ints or sizes."""
+    """``torch.narrow``: ``length`` elements of ``dim`` from ``start`` (negative counts from the end); ints or sizes,
+    or a 0-dim integer tensor ``start`` read at run time."""
     d = normalize_dim(dim, x.ndim)
     n = x.static_shape[d]
-    begin, count = bounds.as_size(start, "narrow start"), bounds.as_size(length, "narrow length")
+    count = bounds.as_size(length, "narrow length")
+    if isinstance(start, Tensor):
+        if start.static_shape != () or start.dtype not in (dtypes.int32, dtypes.int64):
+            raise TrtnetError(f"narrow: start must be an 0-dim integral Tensor, got {start.dtype.name} "
+                              f"{start.static_shape}")
+        if not (isinstance(count, int) and count == 0):  # length 0: the start is moot
+            return _narrow_from_tensor(x, d, start, count)
+    begin = 0 if isinstance(start, Tensor) else bounds.as_size(start, "narrow start")
     if isinstance(count, int) and count < 0:
         raise IndexError(f"narrow(): length must be non-negative, got {count}")
     if n != -1 and isinstance(begin, int) and isinstance(count, int):
@@ -161,6 +169,21 @@ def narrow(x: Tensor, dim: int, start: Any, length: Any) -> Tensor:
     starts, size, stride = _whole(x)
     starts[d], size[d] = bounds.from_end(begin, x.shape[d]), count
     return strided_slice("narrow", x, starts, size, stride)
+
+
+def _narrow_from_tensor(x: Tensor, d: int, start: Tensor, length: Size) -> Tensor:
+    """``narrow`` from a 0-dim integer tensor ``start``: a value known only at run time can't be a slice bound
+    (TensorRT wants shape tensors there), so it is a gather of ``start + arange(length)`` (negative counts from
+    the end)."""
+    from trtnet.functional.creation import arange
+    from trtnet.functional.elementwise import elementwise
+    from trtnet.functional.gathering import index_select
+    from trtnet.functional.unary import cast
+
+    begin = cast(start, dtypes.int64)
+    negative = elementwise("floor_divide", begin, bounds.SIGN_SCALE)  # -1 when negative, else 0
+    begin = elementwise("sub", begin, elementwise("mul", negative, symbolic.scalar_tensor(x.shape[d])))
+    return index_select(x, d, elementwise("add", arange(length), begin))
 
 
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
