@@ -17,7 +17,7 @@ TF = torch.nn.functional
 import trtnet  # noqa: E402
 import trtnet.functional as F  # noqa: E402
 import trtnet.nn as nn  # noqa: E402
-from trtnet import calibrate, dtypes, reference  # noqa: E402
+from trtnet import calibrate, dtypes, netinfo, reference  # noqa: E402
 from trtnet.build import BuildConfig, serialize  # noqa: E402
 from trtnet.errors import TrtnetError  # noqa: E402
 
@@ -325,9 +325,53 @@ def test_int8_resnet18_builds_for_every_target_with_qdq_on_every_conv_and_linear
     for layer in weighted:
         assert [producers[layer.get_input(j).name] for j in range(2)] == ["DEQUANTIZE", "DEQUANTIZE"], layer.name
     quantizers = [network.get_layer(i).name for i in range(network.num_layers) if network.get_layer(i).type.name == "QUANTIZE"]
-    assert len(quantizers) == 42 and quantizers[:2] == ["conv1/quantize_1", "conv1/quantize_2"]
+    assert len(quantizers) == 50 and quantizers[:2] == ["conv1/quantize_1", "conv1/quantize_2"]  # + 8 residual adds
     assert "layer1.0.conv1/quantize_1" in quantizers and "layer2.0.downsample.0/quantize_2" in quantizers
     assert len(serialize(net, BuildConfig(compute_capabilities=["SM80", "SM86", "SM89", "SM120"]))) > 0
+
+
+def _residual_adds(network) -> list:
+    return [network.get_layer(i) for i in range(network.num_layers)
+            if network.get_layer(i).type.name == "ELEMENTWISE" and network.get_layer(i).name.endswith("/add_1")]
+
+
+def test_int8_resnet18_residual_adds_get_qdq_on_the_identity_branch(resnet18_statistics, tmp_path):
+    model, stats = resnet18_statistics
+    blocks = [f"layer{stage}.{index}" for stage in range(1, 5) for index in range(2)]
+    assert all(block in stats.amax for block in blocks)  # calibrated: the identity branch's max |x|
+    trtnet.quantize(model, stats, "int8", "max")
+    network = trtnet.trace(model).network
+    layers_by_output = {network.get_layer(i).get_output(0).name: network.get_layer(i) for i in range(network.num_layers)}
+    adds = _residual_adds(network)
+    assert [add.name for add in adds] == [f"{block}/add_1" for block in blocks]
+    for add, block in zip(adds, blocks):
+        branch, identity = (layers_by_output[add.get_input(j).name] for j in range(2))
+        assert (branch.name, branch.type.name) == (f"{block}.bn2", "SCALE")  # conv2 -> bn2 stays float: fused
+        assert (identity.name, identity.type.name) == (f"{block}/dequantize_1", "DEQUANTIZE")
+        quantizer = layers_by_output[identity.get_input(0).name]
+        assert quantizer.type.name == "QUANTIZE"
+        scale = netinfo.downcast(layers_by_output[quantizer.get_input(1).name])[1].weights
+        assert np.asarray(scale).item() == pytest.approx(stats.amax[block] / 127, rel=1e-6)
+        source = layers_by_output.get(quantizer.get_input(0).name)  # the block input, or downsample.1 (its BN)
+        expected = f"{block}.downsample.1" if block in ("layer2.0", "layer3.0", "layer4.0") else None
+        if expected:
+            assert source.name == expected
+    path = tmp_path / "scales.json"
+    model.quantization.save(path)
+    trtnet.quantize(model, scales=path)
+    assert len(_residual_adds(trtnet.trace(model).network)) == 8 and model.quantization.residual_adds
+
+
+def test_residual_adds_can_stay_float(resnet18_statistics):
+    model, stats = resnet18_statistics
+    trtnet.quantize(model, stats, "int8", "max", residual_adds=False)
+    network = trtnet.trace(model).network
+    layers_by_output = {network.get_layer(i).get_output(0).name: network.get_layer(i) for i in range(network.num_layers)}
+    for add in _residual_adds(network):
+        assert "DEQUANTIZE" not in [layers_by_output[add.get_input(j).name].type.name
+                                    if add.get_input(j).name in layers_by_output else "INPUT" for j in range(2)]
+    quantizers = [i for i in range(network.num_layers) if network.get_layer(i).type.name == "QUANTIZE"]
+    assert len(quantizers) == 42
 
 
 def test_fp8_resnet18_builds_for_sm89_and_sm120_and_is_refused_for_sm80(resnet18_statistics):

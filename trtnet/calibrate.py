@@ -1,5 +1,6 @@
 """Calibration on a CPU: run the float network with trtnet's executor over calibration batches, collect statistics
-of every activation a convolution or matrix multiply reads, and choose each activation's range (``amax``).
+of every activation a convolution or matrix multiply reads (and of each residual add's identity branch), and choose
+each activation's range (``amax``).
 
 Statistics are histograms of ``|x|`` with 2048 bins over ``[0, max|x|]`` (a first pass finds the maxima, a second
 fills the histograms; ``method="max"`` needs only the first). Methods, as TensorRT and pytorch-quantization define
@@ -147,6 +148,7 @@ class Recorder:
     """The plan active while calibrating: nothing is inserted; every activation operand is recorded by key."""
 
     dtype = None
+    residual_adds = True
 
     def __init__(self, skip: frozenset[str]) -> None:
         self.skip = skip

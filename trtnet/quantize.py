@@ -40,6 +40,7 @@ class Quantization:
     skip: frozenset[str] = frozenset()
     method: str = ""
     tensor_names: dict[str, str] = field(default_factory=dict)  # key -> the activation's tensor name when calibrated
+    residual_adds: bool = True  # Q/DQ on the identity branch of residual adds (keys of the adds' scopes)
 
     def skips(self, scope: str) -> bool:
         return skipped(scope, self.skip)
@@ -54,7 +55,8 @@ class Quantization:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the scales as JSON (atomically)."""
         document = {"format": _FORMAT, "version": 1, "dtype": _short_name(self.dtype), "method": self.method,
-                    "skip": sorted(self.skip), "scales": self.scales, "tensors": self.tensor_names}
+                    "skip": sorted(self.skip), "scales": self.scales, "tensors": self.tensor_names,
+                    "residual_adds": self.residual_adds}
         with fileio.atomic_write(path, "w", encoding="utf-8") as stream:
             json.dump(document, stream, indent=1, sort_keys=True)
 
@@ -90,14 +92,17 @@ def skip_paths(model: Module, skip: Iterable[str | type]) -> frozenset[str]:
 def quantize(model: Module, calibration: Iterable[Batch] | Statistics | None = None, dtype: str = "int8",
              method: str = "max", *, skip: Sequence[str | type] = (), percentile: float = 99.99,
              scales: str | os.PathLike[str] | None = None, inputs: Sequence[Input] | None = None,
-             progress: bool | None = None) -> Module:
+             progress: bool | None = None, residual_adds: bool = True) -> Module:
     """Quantize ``model`` to INT8 or FP8: set ``model.quantization`` and return the model.
 
     ``calibration``: batches (arrays for a single-input model, else dicts by input name) run on the CPU executor,
     or :class:`trtnet.calibrate.Statistics` already collected; or None with ``scales``: a JSON file saved by
     :meth:`Quantization.save` or a TensorRT calibration cache. ``method``: max (the default: the most accurate on the
     repository's models, see benchmarks/quantize_accuracy.py), percentile, entropy or mse.
-    ``skip``: module paths or types kept in higher precision. ``inputs``: input specs (default: the model's)."""
+    ``skip``: module paths or types kept in higher precision. ``inputs``: input specs (default: the model's).
+    ``residual_adds``: Q/DQ on the identity branch of each residual add (a convolution's output plus a tensor of
+    its shape), calibrated like the other activations, so TensorRT fuses convolution and add; False leaves the adds
+    in float (a scales file keeps its own setting)."""
     if not isinstance(model, Module):
         raise TrtnetError(f"quantize expects a trtnet Module, got {type(model).__name__}")
     wanted = _dtype(dtype)
@@ -115,7 +120,8 @@ def quantize(model: Module, calibration: Iterable[Batch] | Statistics | None = N
         if stats.skip != skipped_paths:
             raise TrtnetError("these statistics were collected with another skip list; collect them again")
         ranges = stats.ranges(method, wanted, percentile)
-        plan = Quantization(wanted, _scales_from_ranges(ranges, wanted), skipped_paths, method, dict(stats.tensor_names))
+        plan = Quantization(wanted, _scales_from_ranges(ranges, wanted), skipped_paths, method, dict(stats.tensor_names),
+                            residual_adds)
     object.__setattr__(model, "quantization", plan)
     return model
 
@@ -145,7 +151,7 @@ def load_scales(path: str | os.PathLike[str], model: Module, dtype: dtypes.DType
         raise TrtnetError(f"{path}: holds {document.get('dtype')} scales, but {_short_name(dtype)} was asked for")
     scales = {str(k): float(v) for k, v in document["scales"].items()}
     return Quantization(dtype, scales, frozenset(document.get("skip", ())) | skip, document.get("method", ""),
-                        dict(document.get("tensors", {})))
+                        dict(document.get("tensors", {})), bool(document.get("residual_adds", False)))
 
 
 def _from_calibration_cache(text: str, path: str, model: Module, dtype: dtypes.DType, skip: frozenset[str],

@@ -1,6 +1,6 @@
 """Explicit quantization: ``quantize`` (``IQuantizeLayer``), ``dequantize`` (``IDequantizeLayer``), ``fake_quantize``,
-and the one place where convolutions and matrix multiplies get Q/DQ on their operands while a quantization plan is
-active (``graph.current().quantization``, set by :func:`trtnet.quantize`).
+and the one place where convolutions, matrix multiplies and residual adds get Q/DQ on their operands while a
+quantization plan is active (``graph.current().quantization``, set by :func:`trtnet.quantize`).
 
 Scales are float32: TensorRT computes ``q = clamp(round_half_even(fp32(x) / fp32(scale)))``. A scalar scale
 quantizes per tensor, a 1-D scale per channel along ``axis``, a scale of the input's rank per block (INT4 weights:
@@ -93,6 +93,7 @@ class Plan(Protocol):
     """What the lowerings ask an active quantization (see :mod:`trtnet.quantize`)."""
 
     dtype: dtypes.DType | None  # None while calibrating: activations are recorded, nothing is inserted
+    residual_adds: bool  # Q/DQ on the identity branch of residual adds
 
     def skips(self, scope: str) -> bool:
         """Whether ops of the module call ``scope`` stay in higher precision."""
@@ -168,3 +169,31 @@ def _constant_values(layer: Any, tensor: Tensor) -> np.ndarray:
         raise TrtnetError(f"cannot quantize the {tensor.dtype.name} constant {tensor.name!r}: its values are not "
                           "readable here; quantize the float32 or float16 model")
     return values.reshape(tuple(layer.shape))
+
+
+def quantized_add_operands(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """The operands of an add under an active plan. A residual add (float operands of one shape, at least one the
+    output of a convolution, directly or through a BatchNorm's scale layer) gets Q/DQ on its identity branch (the
+    operand not from a convolution; the second when both are, as ``out + identity``), so TensorRT fuses the add into
+    the convolution (its explicit-quantization guide). Key: the op's, as a convolution's activation."""
+    g = graph.current()
+    plan = getattr(g, "quantization", None)
+    if (plan is None or not plan.residual_adds or not a.dtype.is_float or a.static_shape != b.static_shape
+            or plan.skips(g.scope)):
+        return a, b
+    from_conv = [_from_convolution(t) for t in (a, b)]
+    if not any(from_conv):
+        return a, b
+    _, key = _plan_and_key("add")
+    if from_conv[1] and not from_conv[0]:
+        return plan.activation(key, a), b
+    return a, plan.activation(key, b)
+
+
+def _from_convolution(tensor: Tensor) -> bool:
+    """Whether ``tensor`` is a convolution's output, directly or through one scale layer (a BatchNorm)."""
+    g = graph.current()
+    layer = g.producer(tensor.name)
+    if layer is not None and layer.type == trt().LayerType.SCALE:
+        layer = g.producer(layer.get_input(0).name)
+    return layer is not None and layer.type == trt().LayerType.CONVOLUTION
