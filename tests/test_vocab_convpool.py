@@ -397,10 +397,32 @@ def test_refused_as_torch_refuses(case, make, shape, words) -> None:
     assert "Traceback" not in str(info.value) and "Error Code" not in str(info.value)
 
 
-@pytest.mark.parametrize("make", [lambda m: m.MaxPool2d(2, return_indices=True),
-                                  lambda m: m.AdaptiveMaxPool2d(3, return_indices=True)])
-def test_return_indices_is_refused_clearly(make) -> None:
-    """TensorRT pooling gives no indices; torch computes them (so this one is trtnet's own limit)."""
-    assert len(make(T)(torch.randn(1, 2, 6, 6))) == 2
-    with pytest.raises(TrtnetError, match="return_indices=True is not supported"):
-        trtnet.trace(make(nn), [trtnet.Input("x", (1, 2, 6, 6))])
+@pytest.mark.parametrize("make,shape", [
+    (lambda m: m.MaxPool2d(3, 2, 1, return_indices=True), (2, 3, 9, 10)),
+    (lambda m: m.MaxPool1d(3, 2, 1, dilation=2, ceil_mode=True, return_indices=True), (2, 3, 11)),
+    (lambda m: m.MaxPool3d(2, ceil_mode=True, return_indices=True), (3, 5, 6, 7)),
+    (lambda m: m.AdaptiveMaxPool2d((4, 3), return_indices=True), (2, 3, 9, 10)),
+    (lambda m: m.AdaptiveMaxPool1d(4, return_indices=True), (3, 11)),
+    (lambda m: m.AdaptiveMaxPool3d((1, 2, 5), return_indices=True), (1, 2, 3, 4, 5)),
+], ids=["max2d-padded", "max1d-dilated-ceil", "max3d-unbatched-ceil", "adaptive2d-uneven", "adaptive1d-unbatched",
+        "adaptive3d"])
+@pytest.mark.parametrize("values", ["random", "ties"])
+def test_return_indices(make, shape, values) -> None:
+    """Indices flat over the input's spatial dims, int64, the first maximum of a window on ties (as torch)."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(*shape, generator=gen) if values == "random" else torch.randint(0, 3, shape, generator=gen).float()
+    got_values, got_indices = run(make(nn), [x.numpy()])[0]
+    expected_values, expected_indices = make(T)(x)
+    assert got_indices.dtype == torch.int64 and torch.equal(got_indices, expected_indices)
+    assert torch.equal(got_values, expected_values)
+
+
+def test_return_indices_fp16_and_dynamic_batch() -> None:
+    x = rand(2, 3, 8, 8)
+    got = run(Fn(lambda t: F.max_pool2d(t, 2, return_indices=True)), [x], dynamic=1, feeds=[rand(5, 3, 8, 8)])[0]
+    expected = torch.nn.functional.max_pool2d(torch.from_numpy(rand(5, 3, 8, 8)), 2, return_indices=True)
+    assert torch.equal(got[1], expected[1]) and torch.equal(got[0], expected[0])
+    half = rand(2, 3, 8, 8).astype(np.float16)
+    got = run(Fn(lambda t: F.adaptive_max_pool2d(t, 3, return_indices=True)), [half])[0]
+    expected = torch.nn.functional.adaptive_max_pool2d(torch.from_numpy(half), 3, return_indices=True)
+    assert torch.equal(got[1], expected[1]) and torch.equal(got[0], expected[0])

@@ -6,7 +6,7 @@ Compositions where TensorRT's pooling has no such option: max-pool ``dilation`` 
 slice per kernel tap, out-of-bounds positions filled with -inf, and their maximum: separable, so sum(kernel)
 slices), adaptive pooling with uneven windows (torch's ``start = floor(i*in/out)``, ``end = ceil((i+1)*in/out)``:
 per resized dim one gather of every window, padded to the longest by repeating its last index, then a max, a
-mean, or a weighted sum where the windows' lengths differ)."""
+mean, or a weighted sum where the windows' lengths differ), and ``return_indices=True`` (``maxindices.py``)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from trtnet.functional import indexing, spatial
 from trtnet.functional._util import as_tensor, check_window, ntuple, out, trt
 from trtnet.functional.elementwise import maximum, mul
 from trtnet.functional.gathering import gather_layer
+from trtnet.functional.maxindices import max_with_indices
 from trtnet.functional.reduce import amax, mean, sum as sum_
 from trtnet.tensor import Tensor
 
@@ -45,7 +46,7 @@ def _pads(pre: Sequence[int], post: Sequence[int]) -> list[int]:
 
 def pool(op: str, x: Tensor, kind: str, nd: int, kernel_size: IntOrTuple, stride: IntOrTuple | None,
          padding: IntOrTuple, ceil_mode: bool, count_include_pad: bool = True, divisor_override: int | None = None,
-         dilation: IntOrTuple = 1) -> Tensor:
+         dilation: IntOrTuple = 1, return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Lower max/average pooling over the last ``nd`` dims of ``(N, C, *spatial)`` or ``(C, *spatial)``.
 
     Ceil mode is TensorRT's EXPLICIT_ROUND_UP where that gives PyTorch's size; where PyTorch drops a last window
@@ -68,6 +69,12 @@ def pool(op: str, x: Tensor, kind: str, nd: int, kernel_size: IntOrTuple, stride
     if any(w < 1 for n, w in zip(sizes, want) if n > 0):
         raise ShapeError(f"{op}: given input size {x.static_shape[1:]}, calculated output size {tuple(want)}: "
                          "output size is too small")
+    if return_indices:
+        if not static:
+            raise ShapeError(f"{op}: return_indices=True needs static spatial dims, got input {x.static_shape}")
+        positions = [np.arange(w)[:, None] * s + np.arange(k)[None, :] * d - p
+                     for w, s, k, d, p in zip(want, stride, kernel, dilation, pad)]
+        return tuple(spatial.unbatched(y, was_unbatched) for y in max_with_indices(op, x, positions))
     if any(d > 1 for d in dilation):
         if not static:
             raise ShapeError(f"{op}: dilation needs static spatial dims, got input {x.static_shape}")
@@ -140,28 +147,30 @@ def _dilated_max(op: str, x: Tensor, kernel: Sequence[int], stride: Sequence[int
 
 
 def max_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
-               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """``torch.nn.functional.max_pool1d`` on ``(N, C, L)`` or ``(C, L)``."""
     return max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
-               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """``torch.nn.functional.max_pool2d`` on ``(N, C, H, W)`` or ``(C, H, W)``."""
     return max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool3d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
-               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """``torch.nn.functional.max_pool3d`` on ``(N, C, D, H, W)`` or ``(C, D, H, W)``."""
     return max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool(op: str, nd: int, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
-              return_indices: bool) -> Tensor:
-    if return_indices:
-        raise TrtnetError(f"{op}: return_indices=True is not supported (TensorRT pooling gives no indices)")
-    return pool(op, x, "MAX", nd, kernel_size, stride, padding, ceil_mode, dilation=dilation)
+             return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:
+    return pool(op, x, "MAX", nd, kernel_size, stride, padding, ceil_mode, dilation=dilation,
+                return_indices=return_indices)
 
 
 def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
@@ -192,7 +201,8 @@ def avg_pool(op: str, nd: int, x: Tensor, kernel_size, stride, padding, ceil_mod
 
 
 # ---- adaptive pooling ------------------------------------------------------------------------------------------
-def adaptive_pool(op: str, input: Tensor, kind: str, nd: int, output_size: int | Sequence[int | None]) -> Tensor:
+def adaptive_pool(op: str, input: Tensor, kind: str, nd: int, output_size: int | Sequence[int | None],
+                  return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Adaptive max/average pooling to ``output_size`` (None keeps a dim): a reduction for 1x1, one pooling layer
     when every dim divides evenly, else per resized dim a gather of its (uneven) windows and a reduction."""
     x, was_unbatched = _pooling_input(op, input, nd)
@@ -202,8 +212,15 @@ def adaptive_pool(op: str, input: Tensor, kind: str, nd: int, output_size: int |
         raise TrtnetError(f"{op}() argument 'output_size' should contain {nd} int{'s' if nd > 1 else ''} "
                           f"(got {len(wanted)})")
     wanted = tuple(n if w is None else int(w) for w, n in zip(wanted, sizes))
+    if not all(isinstance(w, int) for w in wanted):
+        raise ShapeError(f"{op}: output_size {wanted} must be static ints")
     if any(w < 1 for w in wanted):
         raise ShapeError(f"{op}: output_size {wanted} must be positive (TensorRT holds no empty tensors)")
+    if return_indices:
+        if -1 in sizes:
+            raise ShapeError(f"{op}: return_indices=True needs static spatial dims, got input {x.static_shape}")
+        values, indices = max_with_indices(op, x, [_windows(n, w)[2] for n, w in zip(sizes, wanted)])
+        return spatial.unbatched(values, was_unbatched), spatial.unbatched(indices, was_unbatched)
     spatial_dims = tuple(range(2, 2 + nd))
     if all(w == 1 for w in wanted):
         pooled = (amax if kind == "MAX" else mean)(x, spatial_dims, keepdim=True)
@@ -222,11 +239,7 @@ def adaptive_pool(op: str, input: Tensor, kind: str, nd: int, output_size: int |
 
 def _adaptive_along(op: str, x: Tensor, kind: str, axis: int, n: int, w: int) -> Tensor:
     """Adaptive pooling of dim ``axis`` from ``n`` to ``w`` with torch's windows."""
-    starts = [i * n // w for i in range(w)]
-    ends = [-(-(i + 1) * n // w) for i in range(w)]
-    lengths = [e - s for s, e in zip(starts, ends)]
-    longest = max(lengths)
-    index = np.array([[min(s + j, e - 1) for j in range(longest)] for s, e in zip(starts, ends)], np.int32)
+    lengths, longest, index = _windows(n, w)
     windows = gather_layer(op, x, as_tensor(index), axis)  # x's dims with `axis` replaced by (w, longest)
     if kind == "MAX":
         return amax(windows, axis + 1)
@@ -235,6 +248,17 @@ def _adaptive_along(op: str, x: Tensor, kind: str, axis: int, n: int, w: int) ->
     weights = np.array([[1 / n_ if j < n_ else 0 for j in range(longest)] for n_ in lengths], np.float32)
     weights = weights.reshape((1,) * axis + weights.shape + (1,) * (x.ndim - axis - 1))
     return sum_(mul(windows, as_tensor(weights, like=windows)), axis + 1)
+
+
+def _windows(n: int, w: int) -> tuple[list[int], int, np.ndarray]:
+    """torch's adaptive windows of ``n`` positions for ``w`` outputs: lengths, the longest, and ``(w, longest)``
+    input positions (each window padded by repeating its last position)."""
+    starts = [i * n // w for i in range(w)]
+    ends = [-(-(i + 1) * n // w) for i in range(w)]
+    lengths = [e - s for s, e in zip(starts, ends)]
+    longest = max(lengths)
+    index = np.array([[min(s + j, e - 1) for j in range(longest)] for s, e in zip(starts, ends)], np.int32)
+    return lengths, longest, index
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int]) -> Tensor:
@@ -252,22 +276,24 @@ def adaptive_avg_pool3d(input: Tensor, output_size: int | Sequence[int | None]) 
     return adaptive_pool("adaptive_avg_pool3d", input, "AVERAGE", 3, output_size)
 
 
-def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int], return_indices: bool = False) -> Tensor:
+def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """``torch.nn.functional.adaptive_max_pool1d``."""
     return adaptive_max_pool("adaptive_max_pool1d", input, 1, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input: Tensor, output_size: int | Sequence[int | None], return_indices: bool = False) -> Tensor:
+def adaptive_max_pool2d(input: Tensor, output_size: int | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """``torch.nn.functional.adaptive_max_pool2d``."""
     return adaptive_max_pool("adaptive_max_pool2d", input, 2, output_size, return_indices)
 
 
-def adaptive_max_pool3d(input: Tensor, output_size: int | Sequence[int | None], return_indices: bool = False) -> Tensor:
+def adaptive_max_pool3d(input: Tensor, output_size: int | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """``torch.nn.functional.adaptive_max_pool3d``."""
     return adaptive_max_pool("adaptive_max_pool3d", input, 3, output_size, return_indices)
 
 
-def adaptive_max_pool(op: str, x: Tensor, nd: int, output_size, return_indices: bool) -> Tensor:
-    if return_indices:
-        raise TrtnetError(f"{op}: return_indices=True is not supported (TensorRT pooling gives no indices)")
-    return adaptive_pool(op, x, "MAX", nd, output_size)
+def adaptive_max_pool(op: str, x: Tensor, nd: int, output_size,
+                      return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:
+    return adaptive_pool(op, x, "MAX", nd, output_size, return_indices)
