@@ -134,6 +134,8 @@ class Comparison:
     cosine: float | None = None
     min_atol: float | None = None
     min_rtol: float | None = None
+    sqnr_db: float | None = None  # signal to noise: 10 log10(sum e^2 / sum (e - a)^2) over finite positions; inf: exact
+    top1_agreement: float | None = None  # classifier-like (N, C>1): % of rows whose argmax agrees; else None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe Python types (see :func:`json_safe`: a non-finite number is None) and ``infinite``: the
@@ -166,7 +168,36 @@ def compare(name: str, actual: Any, expected: Any, tol: Tolerance) -> Comparison
     verdict (``passed``, ``reason``) is :func:`trtnet.verdict.tolerance_verdict`'s."""
     a, a_dtype = as_array(actual)
     e, e_dtype = as_array(expected)
-    return _compare(name, a, e, a_dtype, e_dtype, tol, np.result_type(a.dtype, e.dtype, np.float32))
+    c = _compare(name, a, e, a_dtype, e_dtype, tol, np.result_type(a.dtype, e.dtype, np.float32))
+    if a.shape == e.shape and a.size and c.finite_compared:
+        c.sqnr_db, c.top1_agreement = sqnr_db(a, e), top1_agreement(a, e)
+    return c
+
+
+def sqnr_db(actual: np.ndarray, expected: np.ndarray) -> float:
+    """Signal to quantization noise in dB, ``10 log10(sum(expected^2) / sum((expected - actual)^2))`` over the
+    positions finite on both sides (float64): inf when they are equal, -inf for noise on a zero signal."""
+    a, e = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    finite = np.isfinite(a) & np.isfinite(e)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float64: inf (NaN for inf / inf: null in JSON)
+        signal, noise = float(np.sum(e[finite] ** 2)), float(np.sum((e[finite] - a[finite]) ** 2))
+    if noise == 0:
+        return math.inf
+    if signal == 0:
+        return -math.inf
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return float(10.0 * np.log10(np.float64(signal) / np.float64(noise)))
+
+
+def top1_agreement(actual: np.ndarray, expected: np.ndarray) -> float | None:
+    """For classifier-like outputs (2-D ``(N, C)``, ``C > 1``): the percentage of the rows finite on both sides
+    whose argmax agrees; None for other shapes or when no row is finite."""
+    if actual.ndim != 2 or actual.shape[1] < 2 or not np.issubdtype(np.asarray(expected).dtype, np.floating):
+        return None
+    rows = np.isfinite(actual).all(axis=1) & np.isfinite(expected).all(axis=1)
+    if not rows.any():
+        return None
+    return 100.0 * float(np.mean(np.argmax(actual[rows], axis=1) == np.argmax(expected[rows], axis=1)))
 
 
 def as_array(x: Any) -> tuple[np.ndarray, str]:
