@@ -95,6 +95,31 @@ def test_functional_conv1d_conv3d() -> None:
           lambda x: torch.nn.functional.conv3d(x, torch.from_numpy(w3), padding="same", dilation=2), rand(3, 4, 5, 6))
 
 
+def test_int8_quantized_conv1d_matches_torch_fake_quantization() -> None:
+    """Under a quantization plan the 1-D kernel enters the 2-D convolution as input 1, shaped [K, C, 1, k]."""
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.default_inputs = [trtnet.Input("x", (4, 2, 9))]
+            self.conv = nn.Conv1d(2, 4, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    weight, bias = rand(4, 2, 3, seed=5) * 0.3, rand(4, seed=6) * 0.1
+    model = Model()
+    model.load_state_dict({"conv.weight": weight, "conv.bias": bias})
+    model = trtnet.quantize(model, [rand(4, 2, 9, seed=7 + i) * 2 for i in range(3)], "int8", "max")
+    x = rand(4, 2, 9, seed=20)
+    got = run(model, [x])[0][0]
+    w = torch.from_numpy(weight)
+    scale = w.abs().reshape(4, -1).amax(1) / 127
+    w = torch.fake_quantize_per_channel_affine(w, scale, torch.zeros(4, dtype=torch.int32), 0, -128, 127)
+    q = torch.fake_quantize_per_tensor_affine(torch.from_numpy(x), model.quantization.scales["conv"], 0, -128, 127)
+    torch.testing.assert_close(got, torch.nn.functional.conv1d(q, w, torch.from_numpy(bias), padding=1),
+                               atol=1e-5, rtol=1e-5)
+
+
 # ---- transposed convolution ---------------------------------------------------------------------
 # kernel, stride, padding, output_padding, groups, dilation, bias
 DECONV = [(3, 1, 0, 0, 1, 1, True), (3, 2, 1, 1, 1, 1, True), (2, 3, 0, 2, 1, 1, False), (3, 2, 1, 0, 2, 1, True),
@@ -187,6 +212,11 @@ def test_functional_pooling() -> None:
     close(lambda t: F.adaptive_max_pool1d(t, 4), lambda t: tf.adaptive_max_pool1d(t, 4), x)
     close(lambda t: F.adaptive_avg_pool3d(t, (2, 3, 4)), lambda t: tf.adaptive_avg_pool3d(t, (2, 3, 4)), rand(3, 5, 6, 7))
     close(lambda t: F.max_pool3d(t, 2, 1, 1, 2), lambda t: tf.max_pool3d(t, 2, 1, 1, 2), rand(1, 2, 5, 6, 7))
+    # one-element sequences stand for every spatial dim, as in torch
+    close(lambda t: F.avg_pool2d(t, (3,), (2,), (1,)), lambda t: tf.avg_pool2d(t, (3,), (2,), (1,)), rand(1, 2, 8, 8))
+    w = rand(3, 2, 3, 3, seed=4)
+    close(lambda t: F.conv2d(t, w, None, [2], (1,), (2,)),
+          lambda t: tf.conv2d(t, torch.from_numpy(w), None, [2], (1,), (2,)), rand(1, 2, 8, 8))
 
 
 # ---- adaptive pooling -----------------------------------------------------------------------------

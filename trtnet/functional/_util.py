@@ -21,10 +21,12 @@ def out(layer: Any, index: int = 0) -> Tensor:
 
 
 def ntuple(value: int | Sequence[int], n: int, arg: str) -> tuple[int, ...]:
-    """``3 -> (3, 3)``; a sequence must have ``n`` ints."""
+    """``3 -> (3, 3)``; a sequence must have ``n`` ints, or one (repeated, as PyTorch's conv and pooling)."""
     if isinstance(value, int):
         return (value,) * n
     values = tuple(int(v) for v in value)
+    if len(values) == 1:
+        return values * n
     if len(values) != n:
         raise TrtnetError(f"{arg} must be an int or {n} ints, got {value!r}")
     return values
