@@ -62,7 +62,7 @@ import copy
 import dataclasses
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,6 +79,11 @@ from trtnet.report import CheckReport, InputSpec, LayerRow
 INT_INPUT_HIGH = 10
 
 DEVICES = ("auto", "cpu", "gpu")
+QUANTIZED_DTYPES = ("int8", "fp8")
+#: Samples per batch when calibration data comes from a file.
+CALIBRATION_BATCH = 32
+#: The targets an FP8 check builds for: the ones that run E4M3 (a default-target build is refused).
+FP8_TARGETS = ("SM89", "SM120")
 
 
 def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapping[str, Any] | None = None,
@@ -86,7 +91,10 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
           atol: float | None = None, rtol: float | None = None, seed: int = 0,
           input_arrays: Mapping[str, Any] | str | os.PathLike | None = None,
           save_inputs: str | os.PathLike | None = None, log_level: str = "error",
-          nonfinite_weights: str = "warn", warnings_as_errors: bool = False) -> CheckReport:
+          nonfinite_weights: str = "warn", warnings_as_errors: bool = False,
+          calibration: Iterable[Any] | str | os.PathLike | None = None, calibration_method: str = "max",
+          scales: str | os.PathLike | None = None, min_sqnr: float | None = None,
+          min_top1: float | None = None) -> CheckReport:
     """Compare trtnet ``model`` with the PyTorch ``reference`` and return a :class:`CheckReport`.
 
     ``model``: a trtnet Module or a spec ``path/file.py:factory`` / ``package.module:factory``.
@@ -101,6 +109,11 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     ``nonfinite_weights``: NaN/Inf in the model's weights ``"warn"`` (listed in ``report.warnings``), are an
     ``"error"`` or pass silently (``"ignore"``); see :func:`trtnet.weights.nonfinite_weights`.
     ``warnings_as_errors``: any warning of the report (see :mod:`trtnet.verdict`) fails the check.
+    ``dtype="int8"``/``"fp8"``: the float32 model is quantized (:func:`trtnet.quantize`) on ``calibration`` (batches,
+    or a ``.npz``/``.safetensors`` file of samples on dim 0, split in batches of :data:`CALIBRATION_BATCH`) with
+    ``calibration_method``, or with ``scales`` (a scales JSON or TensorRT calibration cache), and judged by the
+    quantized rule of :mod:`trtnet.verdict` (SQNR >= ``min_sqnr`` dB, top-1 agreement >= ``min_top1`` %); FP8 builds
+    for its targets SM89 and SM120.
 
     Mutates its arguments: ``model.to(dtype)``, ``reference.eval().float()``. Raises :class:`TrtnetError`
     (or a subclass) when the check can't be carried out: bad weights, a network that doesn't trace or build,
@@ -112,9 +125,10 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
 
     mode = layerwise_.layerwise_mode(layerwise)
     timing: dict[str, float] = {}
-    dtype_ = dtypes.get(dtype)
+    rule = _quantized_rule(dtype, calibration, scales, min_sqnr, min_top1)
+    dtype_ = dtypes.float32 if rule else dtypes.get(dtype)
     if not dtype_.is_float or dtype_ not in (dtypes.float32, dtypes.float16, dtypes.bfloat16):
-        raise TrtnetError(f"check: dtype must be fp32, fp16 or bf16, got {dtype!r}")
+        raise TrtnetError(f"check: dtype must be fp32, fp16, bf16, int8 or fp8, got {dtype!r}")
     tolerance = tolerance_for(dtype_.name, atol, rtol)
     use_gpu, gpu_reason = _choose_device(device)
 
@@ -141,11 +155,17 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
     if save_inputs is not None:  # the values of the opt point (or the given ones): what --load-inputs reads back
         save_input_arrays(save_inputs, next(values for label, (values, _) in points if _is_main(label)))
 
+    if rule:
+        start = time.perf_counter()
+        _quantize(model, specs, rule.dtype, calibration, calibration_method, scales)
+        timing["calibrate"] = time.perf_counter() - start
+        model_desc += f" ({rule.dtype}, {model.quantization.method or 'scales'})"
     start = time.perf_counter()
     net = loading.call_user(lambda: trace(model, specs, log_level=log_level), f"tracing {model_desc}")
     timing["trace"] = time.perf_counter() - start
     start = time.perf_counter()
-    engine = serialize(net, BuildConfig(tf32=False, progress=False, log_level=log_level))
+    targets = list(FP8_TARGETS) if rule and rule.dtype == "fp8" else []
+    engine = serialize(net, BuildConfig(tf32=False, progress=False, log_level=log_level, compute_capabilities=targets))
     timing["build"] = time.perf_counter() - start
 
     b = backend.get()
@@ -161,9 +181,10 @@ def check(model: Module | str, reference: Any, weights: str | os.PathLike | Mapp
                     f"{len(engine) / 1e6:.1f} MB, not run{why})")
     if mode and use_gpu:
         executor += "; layerwise: CPU reference executor"
-    run = _PointRun(torch, net, runner, reference, reference_desc, specs, dtype_, tolerance, seed, mode)
+    run = _PointRun(torch, net, runner, reference, reference_desc, specs, dtype_, tolerance, seed, mode, rule)
     header = dict(model=model_desc, reference=f"{reference_desc} (PyTorch {torch.__version__}, float32)",
-                  dtype=dtype_.name, executor=executor, tolerance=tolerance, warnings_as_errors=warnings_as_errors)
+                  dtype=rule.dtype if rule else dtype_.name, executor=executor, tolerance=tolerance,
+                  warnings_as_errors=warnings_as_errors, quantized=rule)
     reports = [CheckReport(**header, **run.check(values), inputs=rows, label=label) for label, (values, rows) in points]
     main = next(r for r in reports if _is_main(r.label))
     for report in reports:
@@ -191,6 +212,7 @@ class _PointRun:
     tolerance: Tolerance
     seed: int
     mode: str | None
+    rule: verdict.QuantizedRule | None = None
 
     def check(self, values: dict[str, np.ndarray]) -> dict[str, Any]:
         """The per-point fields of a :class:`CheckReport` for ``values`` (input name -> array)."""
@@ -239,9 +261,39 @@ class _PointRun:
             layers = layerwise_.layer_rows(net, cpu_values, _executor_feeds(torch, values), recorder.records,
                                            self.tolerance, mode)
             timing["layerwise"] = time.perf_counter() - start
-        first = layerwise_.first_divergent(layers, "accumulated" if mode == "accumulated" else "isolated")
+        passes = None if self.rule is None else (lambda c: verdict.quantized_verdict(c, self.rule).passed)
+        first = layerwise_.first_divergent(layers, "accumulated" if mode == "accumulated" else "isolated", passes)
         return dict(outputs=comparisons, layers=layers, first_divergent=first, timing=timing, warnings=warnings,
                     eager_in_dtype=eager, eager_in_dtype_error=eager_error)
+
+
+# ---- quantized checks --------------------------------------------------------------------------
+def _quantized_rule(dtype: str, calibration: Any, scales: Any, min_sqnr: float | None,
+                    min_top1: float | None) -> verdict.QuantizedRule | None:
+    """The quantized rule of an int8/fp8 check (None for a float one, which takes none of the quantized options)."""
+    name = str(dtype).lower()
+    if name not in QUANTIZED_DTYPES:
+        given = [option for option, value in (("calibration", calibration), ("scales", scales),
+                                              ("min_sqnr", min_sqnr), ("min_top1", min_top1)) if value is not None]
+        if given:
+            raise TrtnetError(f"check: {given[0]}= needs dtype='int8' or 'fp8', got dtype={dtype!r}")
+        return None
+    if (calibration is None) == (scales is None):
+        raise TrtnetError(f"check: dtype={name!r} needs calibration= (input batches or a .npz/.safetensors file of "
+                          "samples) or scales= (a scales JSON or TensorRT calibration cache), not both")
+    return verdict.quantized_rule(name, min_sqnr, min_top1)
+
+
+def _quantize(model: Module, specs: Sequence[Input], dtype: str, calibration: Any, method: str, scales: Any) -> None:
+    """Quantize the float32 ``model`` (calibrating on the CPU executor, or loading ``scales``)."""
+    from trtnet.calibrate import split_batches
+    from trtnet.quantize import quantize
+
+    if isinstance(calibration, (str, os.PathLike)):
+        path = fileio.check_input_file(calibration, "calibration")
+        calibration = split_batches(read_input_arrays(path), [spec.name for spec in specs], CALIBRATION_BATCH,
+                                    f"calibration {path}")
+    quantize(model, calibration, dtype, method, scales=scales, inputs=specs)
 
 
 # ---- models and weights ------------------------------------------------------------------------

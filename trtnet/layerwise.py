@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,11 +172,13 @@ def layer_rows(net: Any, values: Mapping[str, Any], feeds: Mapping[str, Any], re
     return rows
 
 
-def first_divergent(rows: Sequence[LayerRow], view: str) -> str | None:
-    """The module of the first failing row of ``view`` ("isolated" or "accumulated"), in row order."""
+def first_divergent(rows: Sequence[LayerRow], view: str,
+                    passes: Callable[[Comparison], bool] | None = None) -> str | None:
+    """The module of the first failing row of ``view`` ("isolated" or "accumulated"), in row order; ``passes``
+    judges a row (default: within the tolerance; a quantized check: :func:`trtnet.verdict.quantized_verdict`)."""
     for row in rows:
         comparison = row.comparison if row.view == view else row.accumulated if view == "accumulated" else None
-        if comparison is not None and not comparison.passed:
+        if comparison is not None and not (passes(comparison) if passes else comparison.passed):
             return row.module
     return None
 

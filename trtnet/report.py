@@ -62,6 +62,7 @@ class CheckReport:
     eager_in_dtype_error: str | None = None
     label: str = "min=opt=max"  # the profile point(s) this report's inputs are at: "min", "opt", "min=opt", "given"...
     points: list[CheckReport] = field(default_factory=list)  # a dynamic check: one report per distinct profile point
+    quantized: verdict.QuantizedRule | None = None  # an int8/fp8 check: outputs and layer rows judged by this rule
 
     @property
     def passed(self) -> bool:
@@ -94,7 +95,7 @@ def format_table(report: CheckReport) -> str:
         f"reference:  {report.reference}",
         f"dtype:      {report.dtype}",
         f"executor:   {report.executor}",
-        f"tolerance:  {report.tolerance}",
+        f"tolerance:  {report.tolerance}" if report.quantized is None else f"rule:       quantized: {report.quantized}",
     ]
     if report.points:  # a dynamic check: a section per profile point, from one engine
         if report.timing:
@@ -161,6 +162,10 @@ def _outputs_section(report: CheckReport, verdicts: list[verdict.OutputVerdict])
                 rows.append(([c.name, f"eager PyTorch {report.dtype}"], eager[c.name]))
                 statuses.append("-")
         lines += _table(["output", "run"], rows, statuses)
+    elif report.quantized is not None:
+        lines = ["", "Outputs (quantized against the float32 reference):"]
+        lines += _table(["output", "SQNR dB", "top-1 %"], [([c.name, _num(c.sqnr_db), _num(c.top1_agreement)], c)
+                                                            for c in report.outputs], [v.status for v in verdicts])
     else:
         lines = ["", "Outputs:"]
         lines += _table(["output"], [([c.name], c) for c in report.outputs], [v.status for v in verdicts])
@@ -175,7 +180,8 @@ def _outputs_section(report: CheckReport, verdicts: list[verdict.OutputVerdict])
 def _summary(report: CheckReport, verdicts: list[verdict.OutputVerdict]) -> str:
     ok = sum(v.passed for v in verdicts)
     by_precision = sum(v.passed and v.rule == verdict.PRECISION_RULE for v in verdicts)
-    text = (f"{ok}/{len(verdicts)} outputs within tolerance" if not by_precision else
+    text = (f"{ok}/{len(verdicts)} outputs pass the quantized rule" if report.quantized is not None else
+            f"{ok}/{len(verdicts)} outputs within tolerance" if not by_precision else
             f"{ok}/{len(verdicts)} outputs pass: {ok - by_precision} within tolerance, {by_precision} by the "
             f"precision rule")
     if report.warnings:
@@ -200,6 +206,7 @@ def to_json(report: CheckReport) -> str:
         **_point_json(report),
         "warnings": list(report.warnings),
         "warnings_as_errors": report.warnings_as_errors,
+        "quantized": None if report.quantized is None else json_safe(vars(report.quantized)),
         "points": [{"label": p.label, "title": p.title, **_point_json(p), "warnings": list(p.warnings)}
                    for p in report.points or [report]],
     }
@@ -241,17 +248,23 @@ def _layer_table(report: CheckReport) -> list[str]:
     first = next((i for i, row in enumerate(layers) if row.module == report.first_divergent
                   and (row.view == "isolated" or not any(r.view == "isolated" for r in layers))), None)
     beside = any(row.accumulated is not None for row in layers)
+    rule = report.quantized
     rows = []
     for i, row in enumerate(layers):
         acc = row.accumulated
         extra = [f"{'PASS' if acc.passed else 'FAIL'} {_num(acc.max_abs_err)}" if acc else "-"] if beside else []
+        extra += [_num(row.comparison.sqnr_db)] if rule else []
         rows.append(([">>" if i == first else "", str(i), row.module, row.tensor, row.view] + extra, row.comparison))
-    lines = _table(["", "#", "module", "tensor", "view"] + (["acc. max abs"] if beside else []), rows)
+    statuses = None if rule is None else [
+        "PASS" if verdict.quantized_verdict(row.comparison, rule).passed else "FAIL" for row in layers]
+    lines = _table(["", "#", "module", "tensor", "view"] + (["acc. max abs"] if beside else [])
+                   + (["SQNR dB"] if rule else []), rows, statuses)
     if first is None:  # None, or a module without a layer row
         lines.append(f"FIRST DIVERGENCE: {report.first_divergent or 'none'}")
     else:
         row = layers[first]
-        lines.append(f"FIRST DIVERGENCE: {row.module} (tensor {row.tensor}): {row.comparison.reason}")
+        reason = row.comparison.reason if rule is None else verdict.quantized_verdict(row.comparison, rule).detail
+        lines.append(f"FIRST DIVERGENCE: {row.module} (tensor {row.tensor}): {reason}")
     if beside:
         views = ((row, row.accumulated if row.view == "isolated" else row.comparison) for row in layers)
         drift = next((row for row, acc in views if acc is not None and not acc.passed), None)

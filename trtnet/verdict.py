@@ -14,6 +14,11 @@ this module judges. Rules, in the order they are applied to one output:
    :data:`PRECISION_FACTOR` times eager-PyTorch-in-that-dtype's own error (same rounded inputs). Rules 1-3 still
    apply: no precision excuses a NaN or a shape.
 
+6. **Quantized rule** (int8/fp8 checks, replacing rules 4-5: no fp32 tolerance fits a quantized network): rules
+   1-3, then the output's SQNR (:func:`trtnet.compare.sqnr_db`) at least :data:`MIN_SQNR_DB` of the dtype and, for a
+   classifier-like output (``(N, C)``, ``C > 1``), top-1 agreement at least :data:`MIN_TOP1` percent
+   (:class:`QuantizedRule`; ``min_sqnr``/``min_top1`` override them).
+
 **Warnings** (:func:`reference_warnings`) flag a check that passes but proves little: the reference output is empty,
 has NaN/Inf, is all zero, constant, below the tolerance's scale (``max |expected| <= atol``: an all-zero output
 would pass too), or hardly depends on the input (on a second seeded input it stays within tolerance of the first).
@@ -42,6 +47,15 @@ PRECISION_FACTOR = 2.0
 
 TOLERANCE_RULE = "tolerance"
 PRECISION_RULE = "precision"
+QUANTIZED_RULE = "quantized"
+
+#: The quantized rule's SQNR floor per dtype, in dB. Measured (benchmarks/quantize_check_thresholds.py, CPU executor
+#: against eager fp32, seeded inputs): correct INT8 quantization gives 28-38 dB on the digits CNN, the tiny ResNet
+#: and a seeded ResNet-18, FP8 (3 mantissa bits) 22-30 dB; planted bugs (scales 100x too small, one layer's scale
+#: 10x off, a missing BatchNorm) give below 10 dB. INT8's floor sits ~8 dB under the worst correct case, FP8's ~7.
+MIN_SQNR_DB = {"int8": 20.0, "fp8": 15.0}
+#: The quantized rule's top-1 agreement floor (percent of rows) for classifier-like outputs.
+MIN_TOP1 = 90.0
 
 
 class CheckWarning(UserWarning):
@@ -105,6 +119,40 @@ def output_verdict(c: Comparison, eager: Comparison | None = None, eager_label: 
     return OutputVerdict(c.name, False, None, f"{c.reason}; precision rule: {text}")
 
 
+@dataclass(frozen=True)
+class QuantizedRule:
+    """The thresholds of the quantized rule (rule 6) for one check."""
+
+    dtype: str
+    min_sqnr_db: float
+    min_top1: float
+
+    def __str__(self) -> str:
+        return f"SQNR >= {self.min_sqnr_db:g} dB, top-1 agreement >= {self.min_top1:g}% (classifier outputs)"
+
+
+def quantized_rule(dtype: str, min_sqnr: float | None = None, min_top1: float | None = None) -> QuantizedRule:
+    """The rule for an ``"int8"``/``"fp8"`` check: :data:`MIN_SQNR_DB` and :data:`MIN_TOP1` unless overridden."""
+    return QuantizedRule(dtype, MIN_SQNR_DB[dtype] if min_sqnr is None else float(min_sqnr),
+                         MIN_TOP1 if min_top1 is None else float(min_top1))
+
+
+def quantized_verdict(c: Comparison, rule: QuantizedRule) -> OutputVerdict:
+    """Rule 6 on ``c``: rules 1-3, then its SQNR and (classifier-like outputs) top-1 agreement against ``rule``."""
+    if not (c.actual_shape == c.expected_shape and not c.nonfinite_mismatch and c.finite_compared) \
+            or c.sqnr_db is None:
+        return OutputVerdict(c.name, False, None, c.reason)
+    reasons = []
+    if not c.sqnr_db >= rule.min_sqnr_db:
+        reasons.append(f"SQNR {c.sqnr_db:.3g} dB < {rule.min_sqnr_db:g} dB")
+    if c.top1_agreement is not None and c.top1_agreement < rule.min_top1:
+        reasons.append(f"top-1 agreement {c.top1_agreement:.3g}% < {rule.min_top1:g}%")
+    if reasons:
+        return OutputVerdict(c.name, False, None, f"quantized rule ({rule.dtype}): {'; '.join(reasons)}")
+    top1 = "" if c.top1_agreement is None else f", top-1 agreement {c.top1_agreement:.4g}%"
+    return OutputVerdict(c.name, True, QUANTIZED_RULE, f"quantized rule ({rule}): SQNR {c.sqnr_db:.3g} dB{top1}")
+
+
 def _tolerance_only_failure(c: Comparison, allow_pass: bool = False) -> bool:
     """``c`` has usable statistics and misses (at most) the tolerance rule: shapes, non-finite values and rule 3 hold."""
     return ((allow_pass or not c.passed) and c.actual_shape == c.expected_shape and not c.nonfinite_mismatch
@@ -145,6 +193,8 @@ def reference_warnings(name: str, expected: Any, tolerance: Tolerance, second: C
 
 def output_verdicts(report: CheckReport) -> list[OutputVerdict]:
     """:func:`output_verdict` of every output of ``report``, with its eager-in-dtype comparison when there is one."""
+    if report.quantized is not None:
+        return [quantized_verdict(c, report.quantized) for c in report.outputs]
     eager = {c.name: c for c in report.eager_in_dtype}
     label = f"eager PyTorch {report.dtype}"
     return [output_verdict(c, eager.get(c.name), label) for c in report.outputs]
@@ -158,5 +208,6 @@ def report_passed(report: CheckReport) -> bool:
     return bool(verdicts) and all(v.passed for v in verdicts)
 
 
-__all__ = ["PRECISION_FACTOR", "CheckWarning", "OutputVerdict", "output_verdict", "output_verdicts",
-           "reference_warnings", "report_passed", "tolerance_verdict"]
+__all__ = ["MIN_SQNR_DB", "MIN_TOP1", "PRECISION_FACTOR", "CheckWarning", "OutputVerdict", "QuantizedRule",
+           "output_verdict", "output_verdicts", "quantized_rule", "quantized_verdict", "reference_warnings",
+           "report_passed", "tolerance_verdict"]
