@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from trtnet import dtypes, graph
+from trtnet import dtypes
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import normalize_dim
 from trtnet.functional.dims import squeeze
@@ -57,9 +57,9 @@ def _reduce_all(op: str, x: Tensor, keepdim: bool, largest: bool) -> tuple[Tenso
 
 
 def _along(op: str, x: Tensor, dim: int, keepdim: bool, largest: bool) -> MaxMin:
-    if x.ndim == 0:
+    if x.ndim == 0:  # as a 1-element vector (the index is computed, never a bare constant output)
         normalize_dim(dim, 1)
-        return MaxMin(x, graph.current().constant(np.zeros((), np.int64), dtypes.int64))
+        return _along(op, reshape(x, (1,)), 0, False, largest)
     d = normalize_dim(dim, x.ndim)
     index = _first_extreme(op, x, d, largest)
     values = gather_layer(f"{op}_value", x, index, d, mode="element")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numpy as np
-
-from trtnet import dtypes, graph
+from trtnet import dtypes
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import normalize_dim
 from trtnet.functional.dims import unsqueeze
@@ -23,6 +21,7 @@ from trtnet.functional.indexing import expand_as
 from trtnet.functional.pointwise import eq, gt, logical_and, logical_not, logical_or, lt, where
 from trtnet.functional.reduce import sum as reduce_sum
 from trtnet.functional.scatter import scatter_layer
+from trtnet.functional.shape import reshape
 from trtnet.functional.topk import MAX_K, topk_layer
 from trtnet.functional.unary import cast, unary
 from trtnet.tensor import Tensor
@@ -58,9 +57,10 @@ def _stable_order(x: Tensor, d: int, descending: bool) -> Tensor:
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> SortResult:
     """``torch.sort``: (values, int64 indices) along ``dim``; ``stable=True`` keeps equal values in input order."""
-    if input.ndim == 0:
+    if input.ndim == 0:  # as a 1-element vector (the index is computed, never a bare constant output)
         normalize_dim(dim, 1)
-        return SortResult(input, graph.current().constant(np.zeros((), np.int64), dtypes.int64))
+        values, indices = sort(reshape(input, (1,)), 0, descending, stable=stable)
+        return SortResult(reshape(values, ()), reshape(indices, ()))
     d = normalize_dim(dim, input.ndim)
     n = input.static_shape[d]
     if n == -1:
