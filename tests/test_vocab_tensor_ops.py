@@ -344,6 +344,13 @@ def test_gather(dim, index_shape, index_dtype):
            lambda a, i: (torch.gather(a, dim, i.long()), a.gather(dim, i.long())), [x, index])
 
 
+def test_gather_of_a_zero_dim_input():
+    x = np.array(2.5, np.float32)
+    expect(lambda a, i, j: (F.gather(a, 0, i), F.gather(a, -1, j)),
+           lambda a, i, j: (torch.gather(a, 0, i), torch.gather(a, -1, j)),
+           [x, np.zeros((), np.int64), np.zeros((3,), np.int64)])
+
+
 def test_gather_refusals():
     assert "Expected dtype int64 for index" in trace_error(lambda a, i: F.gather(a, 0, i), [rand(3, 4), rand(3, 4)])
     assert "Size does not match at dimension 1" in trace_error(lambda a, i: F.gather(a, 0, i),

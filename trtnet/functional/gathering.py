@@ -77,9 +77,15 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     ``input``'s rank and is no larger in any other dim (an element-mode gather of the leading block)."""
     if not isinstance(index, Tensor) or index.dtype is not dtypes.int64 and index.dtype is not dtypes.int32:
         raise TrtnetError("gather(): Expected dtype int64 for index")
-    if input.ndim == 0 and index.ndim == 0:
+    if input.ndim == 0:  # torch takes a 0-d input as a 1-element vector
         normalize_dim(dim, 1)
-        return input
+        if index.ndim > 1:
+            raise ShapeError(f"Index tensor must have the same number of dimensions as input tensor (gather: input (), "
+                             f"index {index.static_shape})")
+        from trtnet.functional.shape import reshape
+
+        picked = gather(reshape(input, (1,)), 0, reshape(index, (1,)) if index.ndim == 0 else index)
+        return reshape(picked, ()) if index.ndim == 0 else picked
     if index.ndim != input.ndim:
         raise ShapeError("Index tensor must have the same number of dimensions as input tensor "
                          f"(gather: input {input.static_shape}, index {index.static_shape})")
