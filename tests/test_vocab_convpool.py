@@ -291,6 +291,40 @@ def test_interpolate_3d_and_5d(shape, kwargs) -> None:
     matches(lambda m: m.Upsample(**kwargs), shape)
 
 
+@pytest.mark.parametrize("fn,spec,shapes", [
+    (lambda f, t: f.interpolate(t, scale_factor=2), (-1, 3, -1, -1), [(2, 3, 8, 8), (1, 3, 5, 7), (4, 3, 16, 9)]),
+    (lambda f, t: f.interpolate(t, scale_factor=0.5, mode="bilinear"), (-1, 3, -1, -1), [(2, 3, 8, 8), (1, 3, 5, 7)]),
+    (lambda f, t: f.interpolate(t, scale_factor=2, mode="bilinear", align_corners=True), (2, 3, -1, -1),
+     [(2, 3, 8, 8), (2, 3, 5, 7)]),
+    (lambda f, t: f.interpolate(t, scale_factor=3, mode="linear", recompute_scale_factor=True), (2, 3, -1),
+     [(2, 3, 8), (2, 3, 5)]),
+    (lambda f, t: f.interpolate(t, size=(t.shape[2] * 2, 5), mode="bilinear"), (2, 3, -1, 6), [(2, 3, 8, 6), (2, 3, 5, 6)]),
+], ids=["nearest-x2", "bilinear-x0.5", "align-corners-x2", "linear-recompute-x3", "size-from-shape"])
+def test_interpolate_dynamic_spatial_dims(fn, spec, shapes) -> None:
+    low = tuple(min(s[d] for s in shapes) if n == -1 else n for d, n in enumerate(spec))
+    high = tuple(max(s[d] for s in shapes) if n == -1 else n for d, n in enumerate(spec))
+    net = trtnet.trace(Fn(lambda t: fn(F, t)), [trtnet.Input("x", spec, min=low, opt=shapes[0], max=high)])
+    assert len(serialize(net, BuildConfig())) > 0
+    for shape in shapes:
+        x = rand(*shape, seed=sum(shape))
+        got = execute(net.network, {"x": x})[net.outputs[0]]
+        torch.testing.assert_close(got, fn(torch.nn.functional, torch.from_numpy(x)), atol=2e-5, rtol=2e-5)
+
+
+def test_interpolate_dynamic_inexact_factor_is_refused() -> None:
+    """float32(0.7) * 10 floors to 6 where PyTorch gets 7: only size= can say what PyTorch computes."""
+    with pytest.raises(trtnet.ShapeError, match="pass size="):
+        trtnet.trace(Fn(lambda t: F.interpolate(t, scale_factor=0.7)),
+                     [trtnet.Input("x", (2, 3, -1), min=(2, 3, 4), opt=(2, 3, 8), max=(2, 3, 16))])
+
+
+def test_deprecated_upsample_aliases() -> None:
+    tf, x = torch.nn.functional, rand(2, 3, 5, 6)
+    with pytest.warns(UserWarning):
+        close(lambda t: F.upsample_bilinear(t, scale_factor=2), lambda t: tf.upsample_bilinear(t, scale_factor=2), x)
+        close(lambda t: F.upsample_nearest(t, size=(7, 9)), lambda t: tf.upsample_nearest(t, size=(7, 9)), x)
+
+
 def test_interpolate_area_fp16() -> None:
     matches(lambda m: m.Upsample(size=(4, 3), mode="area"), (2, 3, 9, 10), dtype="fp16")
 

@@ -37,7 +37,7 @@ from trtnet.functional.normalization import group_norm, instance_norm, layer_nor
 from trtnet.functional.pointwise import (abs, ceil, clamp, clip, cos, eq, erf, exp, floor, ge, gt, le, log, logical_and,
                                          logical_not, logical_or, logical_xor, lt, masked_fill, ne, reciprocal, rsqrt,
                                          sin, sqrt, where)
-from trtnet.functional.resize import interpolate, upsample
+from trtnet.functional.resize import interpolate, upsample, upsample_bilinear, upsample_nearest
 from trtnet.functional.softmax import log_softmax, softmax
 from trtnet.functional.cumulative import cumsum
 from trtnet.functional.distance import cdist
@@ -90,7 +90,7 @@ __all__ = [
     # conv/pool/resize in 1-3 spatial dims (issue 9)
     "adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
     "avg_pool1d", "avg_pool3d", "channel_shuffle", "conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d",
-    "max_pool1d", "max_pool3d", "pixel_shuffle", "pixel_unshuffle",
+    "max_pool1d", "max_pool3d", "pixel_shuffle", "pixel_unshuffle", "upsample_bilinear", "upsample_nearest",
     # activations (issue 9)
     "celu", "glu", "hardshrink", "logsigmoid", "mish", "prelu", "rrelu", "selu", "softplus", "softshrink", "softsign",
     "tanhshrink", "threshold",

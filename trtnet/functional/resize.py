@@ -93,8 +93,8 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """``torch.nn.functional.interpolate`` for ``nearest``, ``nearest-exact``, ``area`` (adaptive average pooling),
-    ``linear`` (3-D), ``bilinear``, ``bicubic`` (4-D) and ``trilinear`` (5-D) on ``(N, C, *spatial)``; N and C may
-    be dynamic."""
+    ``linear`` (3-D), ``bilinear``, ``bicubic`` (4-D) and ``trilinear`` (5-D) on ``(N, C, *spatial)``; any dim may
+    be dynamic (a dynamic spatial dim takes ``size=`` sizes, or a scale factor exact in float32)."""
     spatial = input.ndim - 2
     if spatial < 1 or spatial > 3:
         raise ShapeError(f"interpolate expects a 3-D, 4-D or 5-D input (N, C, *spatial), got {input.static_shape}")
@@ -111,8 +111,6 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
     in_sizes = list(input.static_shape[2:])
-    if -1 in in_sizes:
-        raise ShapeError(f"interpolate: the spatial dims of {input.static_shape} must be static")
     align = bool(align_corners)
 
     if size is not None:
@@ -125,10 +123,12 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
             [float(s) for s in scale_factor]
         if len(factors) != spatial:
             raise ShapeError(f"interpolate: scale_factor {scale_factor} for {spatial} spatial dims")
-        sizes = [math.floor(n * f) for n, f in zip(in_sizes, factors)]
+        sizes = [-1 if n == -1 else math.floor(n * f) for n, f in zip(in_sizes, factors)]
         # PyTorch uses the factor for the coordinates unless told to recompute it; align_corners ignores it.
-        scales = None if recompute_scale_factor or align else [1.0, 1.0, *factors]
-    if any(isinstance(s, int) and s <= 0 for s in sizes):
+        scales = None if (recompute_scale_factor or align) and -1 not in in_sizes else [1.0, 1.0, *factors]
+        if -1 in in_sizes:
+            _check_dynamic_factors(input, factors, bool(recompute_scale_factor))
+    if any(isinstance(s, int) and s <= 0 and not (s == -1 and n == -1) for s, n in zip(sizes, in_sizes)):
         raise ShapeError(f"interpolate: output size {sizes} of {input.static_shape} must be positive")
     if mode == "area":  # as PyTorch: adaptive average pooling to the output size
         return adaptive_pool("interpolate", input, "AVERAGE", spatial, sizes)
@@ -148,6 +148,29 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         raise ShapeError(f"interpolate: TensorRT computes output shape {result.static_shape} for scale_factor "
                          f"{scale_factor}, PyTorch {tuple(expected)}; pass size= instead")
     return result
+
+
+def _check_dynamic_factors(input: Tensor, factors: Sequence[float], recompute: bool) -> None:
+    """A dynamic spatial dim is resized by TensorRT's ``floor(in * float32(factor))`` at run time: PyTorch's size
+    only when the factor is exact in float32, and PyTorch's coordinates under ``recompute_scale_factor`` only when
+    ``in * factor`` is always an integer."""
+    for n, f in zip(input.static_shape[2:], factors):
+        if n == -1 and (float(np.float32(f)) != f or recompute and f != int(f)):
+            raise ShapeError(f"interpolate: scale_factor {f} on the dynamic spatial dims of {input.static_shape} "
+                             "would size or sample differently from PyTorch at run time; pass size= (e.g. sizes "
+                             "from x.shape) instead")
+
+
+def upsample_nearest(input: Tensor, size: int | Sequence[int] | None = None,
+                     scale_factor: float | Sequence[float] | None = None) -> Tensor:
+    """``torch.nn.functional.upsample_nearest`` (deprecated): interpolate, mode nearest."""
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input: Tensor, size: int | Sequence[int] | None = None,
+                      scale_factor: float | Sequence[float] | None = None) -> Tensor:
+    """``torch.nn.functional.upsample_bilinear`` (deprecated): interpolate, bilinear with align_corners=True."""
+    return interpolate(input, size, scale_factor, "bilinear", align_corners=True)
 
 
 def upsample(input: Tensor, size: int | Sequence[int] | None = None,
