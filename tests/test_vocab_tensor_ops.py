@@ -445,7 +445,19 @@ def test_scatter_refusals():
     assert "Expected self.dtype to be equal to src.dtype" in trace_error(
         lambda a, b: F.scatter(a, 0, b, b), [x, i])
     assert "Index is supposed to be a vector" in trace_error(lambda a, b: F.index_add(a, 0, b, a), [x, i])
-    assert "bool masks" in trace_error(lambda a: F.index_put(a, (a > 0,), 1.0), [x])
+    assert "None is not supported" in trace_error(lambda a, b: F.index_put(a, (b[:, 0], None), 1.0), [x, i])
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put_with_a_bool_mask(accumulate):
+    x = rand(5, 4)
+    mask = np.array([True, False, True, True, False])
+    expect(lambda a, m, v: (F.index_put(a, (m,), v, accumulate), F.index_put(a, (m,), v[:1], accumulate),
+                            F.index_put(a, (m,), 2.0, accumulate), F.index_put(a, (a > 0,), -1.0, accumulate)),
+           lambda a, m, v: (torch.index_put(a, (m,), v, accumulate), torch.index_put(a, (m,), v[:1], accumulate),
+                            torch.index_put(a, (m,), torch.tensor(2.0), accumulate),
+                            torch.index_put(a, (a > 0,), torch.tensor(-1.0), accumulate)),
+           [x, mask, rand(3, 4, seed=1)])
 
 
 # ---- einsum -------------------------------------------------------------------------------------------------------

@@ -172,10 +172,12 @@ def index_put(input: Tensor, indices: Sequence[Tensor], values: Any, accumulate:
     indices = list(indices)
     if not indices or len(indices) > input.ndim:
         raise ShapeError(f"index_put: too many indices for tensor of dimension {input.ndim} (got {len(indices)})")
+    if len(indices) == 1 and isinstance(indices[0], Tensor) and indices[0].dtype is dtypes.bool_:
+        return _masked_put(input, indices[0], values, accumulate)
     for i in indices:
         if not isinstance(i, Tensor) or i.dtype not in (dtypes.int32, dtypes.int64):
-            raise TrtnetError("index_put: indices must be int32/int64 tensors (bool masks select data-dependent "
-                              "counts, which TensorRT can't shape; None is not supported)")
+            raise TrtnetError("index_put: indices must be int32/int64 tensors or one bool mask (None is not "
+                              "supported; a mix of masks and integer indices neither)")
     k = len(indices)
     lead, rest = input.static_shape[:k], input.static_shape[k:]
     if -1 in lead:
@@ -201,3 +203,31 @@ def index_put(input: Tensor, indices: Sequence[Tensor], values: Any, accumulate:
     rows = reshape(input, (math.prod(lead),) + rest)
     summed = index_add(rows, 0, reshape(flat, (count,)), reshape(values, (count,) + rest))
     return reshape(summed, input.static_shape)
+
+
+def _masked_put(input: Tensor, mask: Tensor, values: Any, accumulate: bool) -> Tensor:
+    """``x[mask] = values`` for a bool mask over the first ``mask.ndim`` dims: the i-th True position takes row i of
+    ``values`` (found by a cumulative sum of the mask and a gather), or ``values`` broadcast; a select writes them."""
+    from trtnet.functional.cumulative import cumsum
+    from trtnet.functional.elementwise import maximum, sub
+    from trtnet.functional.gathering import gather_layer
+
+    k = mask.ndim
+    lead, rest = input.static_shape[:k], input.static_shape[k:]
+    if mask.static_shape != lead or -1 in lead:
+        raise ShapeError(f"index_put: the mask {mask.static_shape} must have the static shape of the leading dims "
+                         f"{lead} of {input.static_shape}")
+    if not isinstance(values, Tensor):
+        values = as_tensor(values, dtype=input.dtype)
+    elif values.dtype is not input.dtype:
+        raise TrtnetError(f"Index put requires the source and destination dtypes match, got {input.dtype.name} for "
+                          f"the destination and {values.dtype.name} for the source.")
+    if values.ndim > len(rest) and values.static_shape[0] not in (1,):  # one row per True position
+        flat_mask = reshape(mask, (math.prod(lead),))
+        rows = maximum(sub(cumsum(flat_mask, 0), 1), 0)  # row of values for each position (clamped where False)
+        picked = gather_layer("index_put_rows", values, rows, 0)  # [P, rest]
+        values = reshape(picked, lead + tuple(picked.static_shape[1:]))
+    else:
+        values = reshape(values, (1,) * (k + len(rest) - values.ndim) + values.static_shape) if values.ndim else values
+    wide_mask = reshape(mask, lead + (1,) * len(rest))
+    return where(wide_mask, add(input, values) if accumulate else values, input)
