@@ -29,11 +29,16 @@ from trtnet.tensor import Tensor
 COUNT_LIMIT = 65536
 
 
-def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``torch.take_along_dim(input, indices, dim)`` (``torch.gather`` when the shapes already agree): one element-mode
-    ``IGatherLayer``; ``indices`` (int32/int64) broadcasts against ``input`` in every dim but ``dim``."""
+    ``IGatherLayer``; ``indices`` (int32/int64) broadcasts against ``input`` in every dim but ``dim``. ``dim=None``
+    takes from the flattened input with flattened indices, as torch."""
     if not isinstance(indices, Tensor) or indices.dtype not in (dtypes.int32, dtypes.int64):
         raise TrtnetError("take_along_dim: indices must be an int32 or int64 tensor")
+    if dim is None:
+        from trtnet.functional.shape import flatten
+
+        input, indices, dim = flatten(input), flatten(indices), 0
     rank = max(input.ndim, indices.ndim)
     input, indices = prepend_ones(input, rank - input.ndim), prepend_ones(indices, rank - indices.ndim)
     d = normalize_dim(dim, rank)
