@@ -271,6 +271,10 @@ Inputs are seeded random (float: standard normal, int: [0, 10)) at the model's d
 --layerwise [VIEW] compares every module call's output (CPU executor vs forward hooks) and names the first
 divergent module: isolated (the default) runs each module from the reference's inputs, so a row is that
 module's own error; accumulated compares the whole network's run; both shows the two side by side.
+--dtype int8/fp8 quantizes the float32 model (calibrated on --calibration DATA by the CPU executor, or --scales
+S.json) and compares it with the float32 reference: each output shows its SQNR (dB) and, for (N, C) outputs,
+top-1 agreement; it passes when SQNR >= --min-sqnr (default 20 dB int8, 15 dB fp8) and top-1 agreement
+>= --min-top1 (default 90%). --layerwise shows each module's own quantization error (SQNR per row).
 A dynamic input (-1 dims; --min/--opt/--max as for build) is checked at min, opt and max from one engine
 (equal points once), each point with its own seeded inputs, its own table (and layerwise rows); the check
 fails if any point fails. --load-inputs values take the opt point's place; --save-inputs writes opt's.
@@ -282,6 +286,8 @@ examples:
       --input input:fp32:1x3x64x64 --dtype fp16 --layerwise --json report.json
   trtnet check models/resnet.py:resnet18 --weights r18.safetensors --reference models/resnet_torch.py:resnet18 \\
       --input input:fp32:-1x3x64x64 --min 1x3x64x64 --opt 4x3x64x64 --max 8x3x64x64
+  trtnet check models/digits.py:digits --weights weights/digits.safetensors \
+      --reference models/digits_torch.py:digits --dtype int8 --calibration samples.npz --layerwise
 
 exit codes: 0 all outputs within tolerance, 1 mismatch or TensorRT could not build the engine,
 2 bad arguments, model, weights or inputs.
@@ -301,8 +307,14 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
     add_nonfinite_weights_argument(parser)
     parser.add_argument("--reference", required=True, metavar="REF",
                         help="path/to/file.py:FACTORY or package.module:FACTORY returning a torch.nn.Module")
-    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32",
-                        help="precision of the trtnet model (the reference stays float32); default fp32")
+    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16", *QUANTIZED), default="fp32",
+                        help="precision of the trtnet model (the reference stays float32; int8/fp8: post-training "
+                             "quantization, see --calibration); default fp32")
+    add_quantize_arguments(parser)
+    parser.add_argument("--min-sqnr", type=float, metavar="DB", help="--dtype int8/fp8: least SQNR of an output, in "
+                                                                   "dB (default 20 for int8, 15 for fp8)")
+    parser.add_argument("--min-top1", type=float, metavar="PCT", help="--dtype int8/fp8: least top-1 agreement of a "
+                                                                    "classifier output, in percent (default 90)")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                         help="gpu: run the engine; cpu: the CPU reference executor; auto: gpu when possible")
     parser.add_argument("--layerwise", nargs="?", const="isolated", choices=("isolated", "accumulated", "both"),
@@ -349,12 +361,17 @@ def run_check(args: argparse.Namespace) -> int:
     profiles = {which: getattr(args, which) for which in ("min", "opt", "max")}
     given = specs or model.default_inputs or any(profiles.values())
     inputs = loading.resolve_inputs(model, specs, profiles) if given else None
+    calibration = _check_calibration(args, inputs or model.default_inputs or [])
     report = _naming_load_inputs(args, lambda: loading.call_user(lambda: check(
         model, args.reference, weights=args.weights, inputs=inputs, dtype=args.dtype, device=args.device,
         layerwise=args.layerwise, atol=args.atol, rtol=args.rtol, seed=args.seed,
         input_arrays=args.load_inputs, save_inputs=args.save_inputs, log_level=args.log_level,
-        nonfinite_weights=args.nonfinite_weights, warnings_as_errors=args.warnings_as_errors),
+        nonfinite_weights=args.nonfinite_weights, warnings_as_errors=args.warnings_as_errors,
+        calibration=calibration, calibration_method=args.calibration_method, scales=args.scales,
+        min_sqnr=args.min_sqnr, min_top1=args.min_top1),
         f"checking {args.model}"))
+    if args.save_scales is not None:
+        model.quantization.save(args.save_scales)
     report.model = args.model + (f" (weights {args.weights})" if args.weights else "")
     if args.html:
         write_check_picture(args, model, inputs, report)
@@ -369,6 +386,28 @@ def run_check(args: argparse.Namespace) -> int:
                 raise TrtnetError(f"--json {args.json}: can't write the report ({fileio.describe_os_error(exc)})") from None
         emit(format_table(report))
     return EXIT_OK if report.passed else EXIT_MISMATCH
+
+
+def _check_calibration(args: argparse.Namespace, inputs: list[Input]) -> list[dict[str, Any]] | None:
+    """``--calibration DATA`` split in ``--calibration-batch`` batches (checked here: errors name the option)."""
+    if args.dtype not in QUANTIZED:
+        for option in ("calibration", "scales", "save_scales", "min_sqnr", "min_top1"):
+            if getattr(args, option) is not None:
+                raise TrtnetError(f"--{option.replace('_', '-')} needs --dtype int8 or --dtype fp8")
+        return None
+    if (args.calibration is None) == (args.scales is None):
+        raise TrtnetError(f"--dtype {args.dtype} needs --calibration DATA (input samples to calibrate on) or "
+                          "--scales S.json, not both")
+    if args.save_scales is not None:
+        fileio.check_output_file(args.save_scales, "--save-scales")
+    if args.calibration is None:
+        return None
+    from trtnet.calibrate import split_batches
+    from trtnet.check import read_input_arrays
+
+    path = fileio.check_input_file(args.calibration, "--calibration")
+    return split_batches(read_input_arrays(path), [spec.name for spec in inputs], args.calibration_batch,
+                         f"--calibration {path}")
 
 
 def _naming_load_inputs(args: argparse.Namespace, run: Callable[[], Any]) -> Any:
