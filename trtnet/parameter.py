@@ -62,6 +62,13 @@ class Parameter:
         self.source = values
         self._converted = None
 
+    def __getitem__(self, key: Any) -> Any:
+        """``self.position_ids[:, :seq_length]`` while tracing, as torch indexes a buffer or parameter: its
+        constant (:func:`trtnet.functional.as_tensor`), indexed."""
+        from trtnet.functional import as_tensor
+
+        return as_tensor(self)[key]
+
     def __repr__(self) -> str:
         state = "set" if self.is_set else "unset"
         return f"Parameter(shape={self.shape}, dtype={self.dtype.name}, {state})"
