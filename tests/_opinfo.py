@@ -501,9 +501,11 @@ def report(results: dict[tuple[str, str, str], list[Sample]], seconds: dict | No
 
 
 def sweep(dtypes: Iterable[str] = ("float32", "float16"), limit: int | None = None,
-          only: Iterable[str] | None = None, seconds: dict | None = None) -> dict[tuple[str, str, str], list[Sample]]:
+          only: Iterable[str] | None = None, seconds: dict | None = None,
+          limits: dict[str, int] | None = None) -> dict[tuple[str, str, str], list[Sample]]:
     """Run every mapped OpInfo op in each dtype OpInfo supports of ``dtypes``: {(name, variant, dtype): samples}.
-    ``seconds``, if given, receives the wall time of each (name, variant, dtype)."""
+    ``seconds``, if given, receives the wall time of each (name, variant, dtype); ``limits`` caps the samples of
+    the ops it names (``name`` or ``name.variant``), ``limit`` those of every other op."""
     from torch.testing._internal.common_methods_invocations import op_db
 
     table = trtnet_ops()
@@ -517,7 +519,9 @@ def sweep(dtypes: Iterable[str] = ("float32", "float16"), limit: int | None = No
         for dtype in dtypes:
             if DTYPES[dtype] in supported:
                 start = time.perf_counter()
-                results[(op.name, op.variant_test_name, dtype)] = run_op(op, fn, dtype, limit)
+                label = f"{op.name}.{op.variant_test_name}" if op.variant_test_name else op.name
+                cap = (limits or {}).get(label, limit)
+                results[(op.name, op.variant_test_name, dtype)] = run_op(op, fn, dtype, cap)
                 if seconds is not None:
                     seconds[(op.name, op.variant_test_name, dtype)] = time.perf_counter() - start
     return results
