@@ -126,15 +126,23 @@ def unbatched(kind: str, batch_first: bool, build: bool) -> None:
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_unbatched_input(kind, batch_first):
-    """Executed unbuilt: TensorRT-RTX 1.7 takes minutes to build a loop whose batch is a static 1 (see
-    test_unbatched_input_builds)."""
-    unbatched(kind, batch_first, build=False)
+    unbatched(kind, batch_first, build=True)
 
 
-@pytest.mark.slow
-def test_unbatched_input_builds():
-    """The same network built: several minutes per loop on TensorRT-RTX 1.7 (a static batch of 2 takes ~1 s)."""
-    unbatched("GRU", False, build=True)
+def test_static_batch_of_one_with_state():
+    """A static batch of 1 runs as two equal rows (TensorRT-RTX 1.7 takes minutes to build a loop over one row):
+    h0/c0 given, the outputs are the first row."""
+    model, reference = twins("LSTM", num_layers=2)
+    x, h0, c0 = (np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+                 for shape in ((6, 1, INPUT), (2, 1, HIDDEN), (2, 1, HIDDEN)))
+    net = trtnet.trace(_WithState(model), [trtnet.Input("x", x.shape), trtnet.Input("h", h0.shape),
+                                           trtnet.Input("c", c0.shape)])
+    assert len(serialize(net, BuildConfig())) > 0
+    got = execute(net.network, {"x": x, "h": h0, "c": c0})
+    with torch.no_grad():
+        output, (h_n, c_n) = reference(torch.from_numpy(x), (torch.from_numpy(h0), torch.from_numpy(c0)))
+    for name, want in zip(net.outputs, (output, h_n, c_n)):
+        torch.testing.assert_close(got[name], want, atol=2e-5, rtol=2e-5)
 
 
 def test_parameter_names_and_order_are_torchs():
@@ -187,8 +195,8 @@ class _WithState(nn.Module):
         super().__init__()
         self.rnn = rnn
 
-    def forward(self, x, h):
-        return self.rnn(x, h)
+    def forward(self, x, *state):
+        return self.rnn(x, state if len(state) == 2 else state[0])
 
 
 def _loaded(kind, **options):

@@ -18,7 +18,7 @@ from trtnet.functional._util import check_same_dtype, out, trt
 from trtnet.functional.activation import sigmoid, tanh
 from trtnet.functional.dims import shape_of, unsqueeze
 from trtnet.functional.gathering import gather_layer
-from trtnet.functional.indexing import chunk, getitem, strided_slice
+from trtnet.functional.indexing import chunk, getitem, narrow, strided_slice
 from trtnet.functional.linear import linear
 from trtnet.functional.shape import cat, transpose
 from trtnet.parameter import Parameter
@@ -155,6 +155,9 @@ def _stacked(op: str, input: Tensor, hx: list[Tensor], params: Sequence[Paramete
     for state in hx:
         check_same_dtype(state.dtype, input.dtype, f"{op} initial state")
     x = transpose(input, 0, 1) if batch_first else input
+    single = x.static_shape[1] == 1
+    if single:  # TensorRT-RTX 1.7 takes minutes to build a loop over a static batch of 1: run two equal rows
+        x, hx = cat([x, x], 1), [cat([state, state], 1) for state in hx]
     finals: list[list[Tensor]] = [[] for _ in hx]
     for layer in range(num_layers):
         outputs = []
@@ -168,5 +171,8 @@ def _stacked(op: str, input: Tensor, hx: list[Tensor], params: Sequence[Paramete
             for final, value in zip(finals, last):
                 final.append(value)
         x = outputs[0] if directions == 1 else cat(outputs, 2)
+    states = [cat([unsqueeze(state, 0) for state in final], 0) for final in finals]
+    if single:
+        x, states = narrow(x, 1, 0, 1), [narrow(state, 1, 0, 1) for state in states]
     output = transpose(x, 0, 1) if batch_first else x
-    return output, [cat([unsqueeze(state, 0) for state in final], 0) for final in finals]
+    return output, states
