@@ -50,12 +50,16 @@ PRECISION_RULE = "precision"
 QUANTIZED_RULE = "quantized"
 
 #: The quantized rule's SQNR floor per dtype, in dB. Measured (benchmarks/quantize_check_thresholds.py, CPU executor
-#: against eager fp32, seeded inputs): correct INT8 quantization gives 28-38 dB on the digits CNN, the tiny ResNet
-#: and a seeded ResNet-18, FP8 (3 mantissa bits) 22-30 dB; planted bugs (scales 100x too small, one layer's scale
-#: 10x off, a missing BatchNorm) give below 10 dB. INT8's floor sits ~8 dB under the worst correct case, FP8's ~7.
-MIN_SQNR_DB = {"int8": 20.0, "fp8": 15.0}
-#: The quantized rule's top-1 agreement floor (percent of rows) for classifier-like outputs.
-MIN_TOP1 = 90.0
+#: against eager fp32): correct INT8 gives 39 dB on the digits CNN, 31 dB on the tiny ResNet (held-out images) and
+#: 21 dB on a seeded ResNet-18 (random weights and inputs: the hardest case), FP8 (3 mantissa bits) 27, 18.5 and
+#: 14 dB; planted bugs give ~0 dB (every scale / 100) and 0.6-8 dB (one activation's scale / 20). Each floor lies
+#: midway (in dB) between the worst correct and the best planted case. Every INT8 scale x 10 (3 of 8 bits lost)
+#: gives 2, 14 and 21 dB: failed on the ResNets, passed on the digits, whose classes still agree on 99% of rows.
+MIN_SQNR_DB = {"int8": 15.0, "fp8": 10.0}
+#: The quantized rule's top-1 agreement floor (percent of rows) for classifier-like outputs: correct quantization
+#: agrees on 98-100% of held-out rows of the trained models, on 7 (INT8) and 6 (FP8) of 8 rows of the seeded
+#: ResNet-18, whose random logits are nearly tied; the planted bugs agree on 0-11% (scales / 100).
+MIN_TOP1 = 70.0
 
 
 class CheckWarning(UserWarning):
