@@ -145,6 +145,7 @@ class _Prepared:
     arrays: list[Any]  # the tensors' values (numpy), one network input each
     expected: list[torch.Tensor]
     reference: list[torch.Tensor | None]  # float64 eager outputs, when torch computes them
+    ties: Callable[[torch.Tensor], torch.Tensor] | None = None  # indices -> the input values they pick
     output_count: int = 0
 
 
@@ -221,7 +222,16 @@ def _prepare(op: Any, sample: Any, index: int) -> _Prepared | Sample:
     if len(reference) != len(expected):
         reference = [None] * len(expected)
     arrays = [t.contiguous().numpy() for t in tensors]
-    return _Prepared(Sample(index), slotted, arrays, expected, reference)
+    return _Prepared(Sample(index), slotted, arrays, expected, reference, _ties(op.name, tree))
+
+
+def _ties(name: str, tree: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """For an unstable sort, the values its indices pick: equal values may come in any order (torch's contract)."""
+    if name not in ("sort", "argsort") or tree[2].get("stable"):
+        return None
+    x, args, kwargs = tree
+    dim = kwargs.get("dim", args[0] if args and not isinstance(args[0], bool) else -1)
+    return lambda indices: torch.take_along_dim(x, indices.long(), dim) if x.ndim else x
 
 
 class _Samples(trtnet.nn.Module):
@@ -347,7 +357,7 @@ def _build_and_judge(fn: Callable[..., Any], prepared: list[_Prepared], dtype: s
         return
     for p in prepared:
         mine, got = got[:p.output_count], got[p.output_count:]
-        p.sample.outcome, p.sample.reason = judge(mine, p.expected, p.reference, tol)
+        p.sample.outcome, p.sample.reason = judge(mine, p.expected, p.reference, tol, p.ties)
 
 
 def _one_by_one_trace(fn: Callable[..., Any], prepared: list[_Prepared], dtype: str) -> dict[int, tuple[str, str]]:
@@ -378,7 +388,8 @@ def _judge_alone(fn: Callable[..., Any], p: _Prepared, dtype: str, tol: dict[str
     except Exception as error:  # noqa: BLE001 - the executor failed on a network TensorRT built
         p.sample.outcome, p.sample.reason = CRASH, f"executor {type(error).__name__}: {_first_line(error)}"
         return
-    p.sample.outcome, p.sample.reason = judge([outputs[n] for n in net.outputs], p.expected, p.reference, tol)
+    p.sample.outcome, p.sample.reason = judge([outputs[n] for n in net.outputs], p.expected, p.reference, tol,
+                                                p.ties)
 
 
 def _kind(t: torch.Tensor) -> str:
@@ -410,20 +421,20 @@ def _scaled(tol: dict[str, float], expected: torch.Tensor) -> dict[str, float]:
 
 
 def judge(got: list[torch.Tensor], expected: list[torch.Tensor], reference: list[torch.Tensor | None],
-          tol: dict[str, float]) -> tuple[str, str]:
+          tol: dict[str, float], ties: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[str, str]:
     """pass, or mismatch with the first differing output described.
 
     A float output passes when it is within ``tol`` (:func:`tolerance`) of eager PyTorch in the same dtype
     (NaN/Inf matched position for position: an fp16 overflow eager fp16 shares passes), or within it of
     torch's float64 result on the same values plus twice eager's own error there (``_close_to_float64``).
-    Other outputs must be equal."""
+    Other outputs must be equal; with ``ties`` (an unstable sort), indices that pick the same values pass."""
     for k, (g, e, r) in enumerate(zip(got, expected, reference)):
         if tuple(g.shape) != tuple(e.shape):
             return MISMATCH, f"output {k}: shape {tuple(g.shape)}, torch {tuple(e.shape)}"
         if _kind(g) != _kind(e):
             return MISMATCH, f"output {k}: dtype {g.dtype}, torch {e.dtype}"
         if _kind(e) != "float":
-            if not torch.equal(g.to(e.dtype), e):
+            if not torch.equal(g.to(e.dtype), e) and not (ties is not None and torch.equal(ties(g), ties(e))):
                 wrong = int((g.to(e.dtype) != e).sum())
                 return MISMATCH, f"output {k}: {wrong}/{e.numel()} values differ"
             continue

@@ -46,7 +46,7 @@ KNOWN_BUGS: dict[tuple[str, str, str, int], str] = {}
 
 # TensorRT needs seconds per layer to build these (bicubic ~2.3 s per resize layer, CPU-only): the default run
 # takes their first samples, the slow run all of them.
-DEFAULT_LIMIT = 16  # samples per op and dtype in the default run (max_pool2d alone has 1,440)
+DEFAULT_LIMIT = 8  # samples per op and dtype in the default run (max_pool2d alone has 1,440)
 DEFAULT_LIMITS = {"nn.functional.interpolate.bicubic": 3, "nn.functional.interpolate.trilinear": 4}
 
 
@@ -105,7 +105,7 @@ def test_suite_covers_trtnet_ops(sweep) -> None:
     covered = {name for name, _, _ in sweep}
     assert len(covered) >= 150, sorted(covered)
     passed = sum(s.outcome == O.PASS for samples in sweep.values() for s in samples)
-    assert passed >= 3000
+    assert passed >= 2000
 
 
 # ---- the harness itself can fail -----------------------------------------------------------------------------
@@ -117,8 +117,9 @@ def _opinfo(name: str, variant: str = ""):
 
 
 def test_a_wrong_op_is_a_mismatch() -> None:
-    samples = O.run_op(_opinfo("exp"), F.sigmoid, "float32")
-    assert samples and all(s.outcome == O.MISMATCH for s in samples), [(s.outcome, s.reason) for s in samples]
+    samples = [s for s in O.run_op(_opinfo("exp"), F.sigmoid, "float32") if s.outcome != O.REFUSED]
+    mismatches = sum(s.outcome == O.MISMATCH for s in samples)  # a sample of special values (-inf) agrees
+    assert mismatches >= 1 and mismatches >= len(samples) - 1, [(s.outcome, s.reason) for s in samples]
 
 
 def test_an_exception_is_a_crash_and_a_trtnet_error_a_refusal() -> None:
@@ -140,3 +141,12 @@ def test_judge_shared_fp16_overflow_passes_an_own_one_does_not() -> None:
     own = torch.tensor([float("inf"), float("inf")], dtype=torch.float16)
     assert O.judge([own], [eager], [exact], tol)[0] == O.MISMATCH
     assert O.judge([torch.tensor([1.0, 2.0])], [torch.tensor([1.0, 2.1])], [None], tol)[0] == O.MISMATCH
+
+
+def test_judge_unstable_sort_ties_pass_other_indices_do_not() -> None:
+    x = torch.tensor([2.0, 1.0, 2.0])
+    ties = O._ties("argsort", (x, (), {}))
+    expected = torch.tensor([1, 0, 2])
+    assert O.judge([torch.tensor([1, 2, 0])], [expected], [None], {}, ties)[0] == O.PASS  # the two 2.0s swapped
+    assert O.judge([torch.tensor([0, 1, 2])], [expected], [None], {}, ties)[0] == O.MISMATCH
+    assert O._ties("argsort", (x, (), {"stable": True})) is None
