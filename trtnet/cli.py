@@ -307,9 +307,9 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
     add_nonfinite_weights_argument(parser)
     parser.add_argument("--reference", required=True, metavar="REF",
                         help="path/to/file.py:FACTORY or package.module:FACTORY returning a torch.nn.Module")
-    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16", *QUANTIZED), default="fp32",
-                        help="precision of the trtnet model (the reference stays float32; int8/fp8: post-training "
-                             "quantization, see --calibration); default fp32")
+    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16", *QUANTIZED), default="fp32", metavar="DTYPE",
+                        help="precision of the trtnet model: fp32 (default), fp16, bf16, int8 or fp8 (the reference "
+                             "stays float32; int8/fp8: post-training quantization, see --calibration)")
     add_quantize_arguments(parser)
     parser.add_argument("--min-sqnr", type=float, metavar="DB", help="--dtype int8/fp8: least SQNR of an output, in "
                                                                    "dB (default 15 for int8, 10 for fp8)")
@@ -493,8 +493,9 @@ def add_quantize_arguments(parser: argparse.ArgumentParser) -> None:
     """--calibration, --calibration-method, --calibration-batch, --scales, --save-scales (with --dtype int8/fp8)."""
     parser.add_argument("--calibration", metavar="DATA", help="--dtype int8/fp8: input samples (.npz or .safetensors, "
                                                               "arrays by input name, samples on dim 0) to calibrate on")
-    parser.add_argument("--calibration-method", choices=METHODS, default="max",
-                        help="how activation ranges are chosen (default: max; entropy = TensorRT's KL method)")
+    parser.add_argument("--calibration-method", choices=METHODS, default="max", metavar="METHOD",
+                        help=f"how activation ranges are chosen: {', '.join(METHODS)} (default: max; entropy = "
+                             "TensorRT's KL method)")
     parser.add_argument("--calibration-batch", type=int, default=32, metavar="N",
                         help="samples per calibration batch (default: 32)")
     parser.add_argument("--scales", metavar="S.json", help="--dtype int8/fp8: load scales (trtnet JSON or a TensorRT "
