@@ -87,4 +87,10 @@ class ConventionsParser(argparse.ArgumentParser):
         hint = foreign_hint(getattr(self, "_arguments", []), set(self._option_string_actions))
         if hint is not None:
             self.exit(2, f"{self.prog}: error: {hint}\n")
-        super().error(message)
+        self.exit(2, f"{self.short_usage()}\n{self.prog}: error: {message}\n(all options: {self.prog} --help)\n")
+
+    def short_usage(self) -> str:
+        """``usage: trtnet check [options] MODEL``: the full usage of a command with 40 options buries the error."""
+        positionals = [action.metavar or action.dest for action in self._actions
+                       if not action.option_strings and action.help is not argparse.SUPPRESS]
+        return " ".join(["usage:", self.prog, "[options]", *map(str, positionals)])
