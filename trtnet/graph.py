@@ -107,14 +107,18 @@ class Graph:
         self._op_counts[key] += 1
         return f"{key}_{self._op_counts[key]}"
 
-    def name_layer(self, layer: Any, name: str) -> None:
-        """Name a layer and its outputs (``name``, or ``name:i`` for a layer with several outputs)."""
+    def name_layer(self, layer: Any, name: str, renamed: bool = True) -> None:
+        """Name a layer and its outputs (``name``, or ``name:i`` for a layer with several outputs);
+        ``renamed=False`` for a fresh layer, whose outputs trtnet has not named yet."""
         layer.name = name
-        for index in range(layer.num_outputs):
+        count = layer.num_outputs
+        for index in range(count):
             tensor = layer.get_output(index)
-            self._producers.pop(tensor.name, None)
-            tensor.name = name if layer.num_outputs == 1 else f"{name}:{index}"
-            self._producers[tensor.name] = layer
+            if renamed:
+                self._producers.pop(tensor.name, None)
+            tensor_name = name if count == 1 else f"{name}:{index}"
+            tensor.name = tensor_name
+            self._producers[tensor_name] = layer
 
     def mark_output(self, tensor: "Tensor", name: str) -> None:
         """Mark ``tensor`` as a network output called ``name`` (through an identity layer when it is a
@@ -138,7 +142,7 @@ class Graph:
         self.check_trt_errors()
         if layer is None:
             raise TrtnetError(f"TensorRT refused to add the {op} layer in {self.scope or 'the model'}")
-        self.name_layer(layer, name or self.unique_name(op))
+        self.name_layer(layer, name or self.unique_name(op), renamed=False)
         return layer
 
     def check_trt_errors(self) -> None:
@@ -189,7 +193,7 @@ class Graph:
         if name is not None and name in self._producers:  # a parameter at a second shape (a tied weight): name#2
             name = f"{name}#{1 + sum(n.partition('#')[0] == name for n in self._producers)}"
         self.add("constant", layer, name)
-        tensor = Tensor(layer.get_output(0))
+        tensor = Tensor(layer.get_output(0), tuple(values.shape))
         if key is not None:
             self._constants[key] = tensor
             self.keep_alive.append(cache_key)

@@ -31,10 +31,12 @@ class Tensor:
 
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's reflected operators
 
-    def __init__(self, itensor: Any) -> None:
+    def __init__(self, itensor: Any, static_shape: tuple[int, ...] | None = None) -> None:
+        """``static_shape``: the shape when the caller knows it (a constant's), saving TensorRT a query."""
         self.itensor = itensor
-        self._static_shape: tuple[int, ...] | None = None
+        self._static_shape = static_shape
         self._size: Any = None
+        self._dtype: dtypes.DType | None = None
 
     # ---- metadata ---------------------------------------------------------------------------
     @property
@@ -59,7 +61,10 @@ class Tensor:
 
     @property
     def dtype(self) -> dtypes.DType:
-        return dtypes.from_trt(self.itensor.dtype)
+        """Cached as :attr:`static_shape` (a strongly typed network fixes it once the layer is configured)."""
+        if self._dtype is None:
+            self._dtype = dtypes.from_trt(self.itensor.dtype)
+        return self._dtype
 
     @property
     def ndim(self) -> int:

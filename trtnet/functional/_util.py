@@ -13,7 +13,8 @@ from trtnet.tensor import Tensor
 
 
 def trt() -> Any:
-    return backend.trt()
+    """The TensorRT module of the graph being traced (chosen once per graph, not per op)."""
+    return graph.current().backend.trt
 
 
 def out(layer: Any, index: int = 0) -> Tensor:

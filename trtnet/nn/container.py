@@ -6,6 +6,7 @@ slice keeps its modules' keys, a ``ModuleList`` slice is numbered from ``0``, an
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections import OrderedDict
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
@@ -20,11 +21,15 @@ class _Container(Module):
 
     def _key(self, index: int) -> str:
         """The key of the module at ``index`` (negative counts from the end); IndexError as a list's."""
+        return next(itertools.islice(self._modules, self._position(index), None))
+
+    def _position(self, index: int) -> int:
+        """``index`` as a position from the start, IndexError as a list's."""
         index = operator.index(index)
         size = len(self._modules)
         if not -size <= index < size:
             raise IndexError(f"index {index} is out of range")
-        return list(self._modules)[index % size]
+        return index % size
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
@@ -106,6 +111,10 @@ class ModuleList(_Container):
         super().__init__()
         if modules is not None:
             self.extend(modules)
+
+    def _key(self, index: int) -> str:
+        """O(1), as torch's: a ModuleList's keys are always its positions ``0``, ``1``, ..."""
+        return str(self._position(index))
 
     def _slice(self, index: slice) -> "ModuleList":
         return type(self)(list(self._modules.values())[index])
