@@ -85,9 +85,15 @@ def from_numpy(dtype: np.dtype) -> DType:
     return found
 
 
+_BY_TRT_VALUE: dict = {}  # trt.DataType -> DType: reading an enum's ``.name`` costs more than the lookup
+
+
 def from_trt(trt_dtype) -> DType:
     """trtnet dtype of a ``trt.DataType`` value."""
-    return _TRT_DATATYPE[trt_dtype.name]
+    found = _BY_TRT_VALUE.get(trt_dtype)
+    if found is None:
+        found = _BY_TRT_VALUE[trt_dtype] = _TRT_DATATYPE[trt_dtype.name]
+    return found
 
 
 def round_to_bfloat16(values: np.ndarray) -> np.ndarray:

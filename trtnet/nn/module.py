@@ -204,14 +204,17 @@ class Module:
         """Every module depth first with its dotted path (the root has path ``prefix``); a module reachable
         under several paths is listed once unless ``remove_duplicate=False``; ``None`` entries are skipped."""
         memo = set() if memo is None else memo
-        if remove_duplicate:
-            if id(self) in memo:
-                return
-            memo.add(id(self))
-        yield prefix, self
-        for name, child in self._modules.items():
-            if child is not None:
-                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
+        pending = [(prefix, self)]  # a stack, not recursion: each yield costs the same at any depth
+        while pending:
+            path, module = pending.pop()
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
+            yield path, module
+            children = [(f"{path}.{name}" if path else name, child)
+                        for name, child in module._modules.items() if child is not None]
+            pending.extend(reversed(children))
 
     def modules(self) -> Iterator["Module"]:
         for _, module in self.named_modules():
