@@ -91,14 +91,28 @@ ADAPTERS: dict[str, Callable[..., Any]] = {  # OpInfo calls these with another a
 MAX_PER_NETWORK = 64  # samples traced into one network (a shared build that fails is bisected)
 
 
+MHA_WEIGHTS = {"in_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj_weight", "out_proj_bias",
+               "q_proj_weight", "k_proj_weight", "v_proj_weight"}
+
+
 def _is_constant(name: str, position: int) -> bool:
     """Whether the sample's ``position``-th tensor is a weight (a TensorRT constant) rather than a network input."""
     if name == "nn.functional.embedding":
         return position == 0
     return name in WEIGHT_OPS and position > 0
-# Left out, with the reason (in docs/opinfo-conformance.md): trtnet's multi_head_attention_forward takes
-# (query, key, value, num_heads, *, in_proj_weight, ..., out_proj: callable), not torch's positional signature.
-SKIP_OPINFO_NAMES = {"nn.functional.multi_head_attention_forward"}
+
+
+def _weight_ids(op: Any, tree: Any) -> set[int]:
+    """The weights of multi_head_attention_forward (by torch's parameter names: positions move where one is None)."""
+    if op.name != "nn.functional.multi_head_attention_forward":
+        return set()
+    _, args, kwargs = tree
+    names = ["key", "value", "embed_dim_to_check", "num_heads", "in_proj_weight", "in_proj_bias", "bias_k", "bias_v",
+             "add_zero_attn", "dropout_p", "out_proj_weight", "out_proj_bias"]
+    given = {**dict(zip(names, args)), **kwargs}
+    return {id(value) for key, value in given.items() if key in MHA_WEIGHTS and isinstance(value, torch.Tensor)}
+
+
 SKIP_OPINFO_PREFIXES = ("masked.", "_refs.", "special.", "linalg.", "fft.", "sparse.")  # linalg: only RENAMED
 SKIP_VARIANTS = {"complex", "without_cudnn"}
 
@@ -111,7 +125,7 @@ def trtnet_ops() -> dict[tuple[str, str], Callable[..., Any]]:
     functional = set(FUNCTIONAL)
     nn_functional = set(NN_FUNCTIONAL)
     for op in op_db:
-        if (op.name.startswith(SKIP_OPINFO_PREFIXES) and op.name not in RENAMED or op.name in SKIP_OPINFO_NAMES
+        if (op.name.startswith(SKIP_OPINFO_PREFIXES) and op.name not in RENAMED
                 or op.variant_test_name in SKIP_VARIANTS):
             continue
         found = None
@@ -189,12 +203,13 @@ def _prepare(op: Any, sample: Any, index: int) -> _Prepared | Sample:
     wide = _to_float64(tree)
     tensors: list[torch.Tensor] = []
     seen: list[torch.Tensor] = []
+    weights = _weight_ids(op, tree)
 
     def slot(value: Any) -> Any:
         if not isinstance(value, torch.Tensor):
             return value
         seen.append(value)
-        if _is_constant(op.name, len(seen) - 1):
+        if _is_constant(op.name, len(seen) - 1) or id(value) in weights:
             return value.contiguous().numpy() if value.dtype in TENSOR_DTYPES else value
         tensors.append(value)
         return _Slot(len(tensors) - 1)

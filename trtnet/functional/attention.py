@@ -20,11 +20,12 @@ from trtnet.functional._util import parameter_values
 from trtnet.functional.dims import unsqueeze
 from trtnet.functional.elementwise import add, mul
 from trtnet.functional.fill import linspace_fill
-from trtnet.functional.indexing import chunk, expand
+from trtnet.functional.creation import zeros
+from trtnet.functional.indexing import chunk, expand, pad
 from trtnet.functional.linear import linear, matmul
 from trtnet.functional.pointwise import eq, gt, where
 from trtnet.functional.reduce import amax, mean
-from trtnet.functional.shape import permute, reshape_sizes
+from trtnet.functional.shape import cat, permute, reshape_sizes
 from trtnet.functional.softmax import softmax
 from trtnet.functional.unary import cast
 from trtnet.parameter import Parameter
@@ -142,13 +143,66 @@ def _project(x: Tensor, weight: Any, bias: Any) -> Tensor:
     return linear(x, weight, bias)
 
 
-def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_heads: int, *,
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+                                 in_proj_weight: Weight | None, in_proj_bias: Weight | None, bias_k: Weight | None,
+                                 bias_v: Weight | None, add_zero_attn: bool, dropout_p: float, out_proj_weight: Weight,
+                                 out_proj_bias: Weight | None, training: bool = True,
+                                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
+                                 attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False,
+                                 q_proj_weight: Weight | None = None, k_proj_weight: Weight | None = None,
+                                 v_proj_weight: Weight | None = None, static_k: Tensor | None = None,
+                                 static_v: Tensor | None = None, average_attn_weights: bool = True,
+                                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+    """``torch.nn.functional.multi_head_attention_forward``, torch's signature: ``(L, N, E)`` or unbatched ``(L, E)``
+    inputs. Dropout runs only when ``training`` and ``dropout_p > 0`` (refused: an engine is inference-only);
+    ``is_causal`` is a hint about ``attn_mask``, which must then be given."""
+    if training and dropout_p > 0:
+        raise TrtnetError(f"multi_head_attention_forward: dropout_p={dropout_p} with training=True; inference "
+                          "networks need 0.0 (or training=False)")
+    if static_k is not None or static_v is not None:
+        raise TrtnetError("multi_head_attention_forward: static_k/static_v (precomputed key/value heads) are not "
+                          "supported by trtnet; pass key and value")
+    if (bias_k is None) != (bias_v is None):
+        raise TrtnetError("multi_head_attention_forward: bias_k and bias_v must be given together")
+    if is_causal and attn_mask is None:
+        raise TrtnetError("multi_head_attention_forward: need attn_mask if specifying the is_causal hint")
+    embed = query.static_shape[-1]
+    if embed != embed_dim_to_check:
+        raise ShapeError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed}")
+    if use_separate_proj_weight:
+        in_proj_weight = None
+    elif in_proj_weight is None:
+        raise TrtnetError("multi_head_attention_forward: in_proj_weight is None with use_separate_proj_weight=False")
+    return multi_head_attention(
+        query, key, value, num_heads, in_proj_weight=in_proj_weight, in_proj_bias=in_proj_bias,
+        q_proj_weight=q_proj_weight, k_proj_weight=k_proj_weight, v_proj_weight=v_proj_weight,
+        out_proj=lambda t: linear(t, out_proj_weight, out_proj_bias), key_padding_mask=key_padding_mask,
+        need_weights=need_weights, attn_mask=attn_mask, average_attn_weights=average_attn_weights,
+        bias_k=bias_k, bias_v=bias_v, add_zero_attn=add_zero_attn)
+
+
+def _bias_row(values: Weight, arg: str) -> np.ndarray:
+    """bias_k/bias_v as (1, 1, E): torch repeats them by ``(1, N, 1)``, so (E,), (1, E) and (1, 1, E) all work."""
+    row = parameter_values(values, arg)[0]
+    if row.ndim > 3 or any(d != 1 for d in row.shape[:-1]):
+        raise ShapeError(f"{arg} must be (1, 1, embed_dim) (or (embed_dim,)), got {tuple(row.shape)}")
+    return row.reshape(1, 1, -1)
+
+
+def _attend_appended(mask: Tensor, appended: int) -> Tensor:
+    """An additive mask widened over the key positions appended after the given ones (0: attended), as torch pads."""
+    return pad(mask, (0, appended), value=0.0) if appended else mask
+
+
+def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: int, *,
                                  in_proj_weight: Weight | None, in_proj_bias: Weight | None,
                                  q_proj_weight: Weight | None = None, k_proj_weight: Weight | None = None,
                                  v_proj_weight: Weight | None = None, out_proj: Any,
                                  key_padding_mask: Tensor | None = None, need_weights: bool = True,
                                  attn_mask: Tensor | None = None, average_attn_weights: bool = True,
-                                 batch_first: bool = False) -> tuple[Tensor, Tensor | None]:
+                                 batch_first: bool = False, bias_k: Weight | None = None,
+                                 bias_v: Weight | None = None,
+                                 add_zero_attn: bool = False) -> tuple[Tensor, Tensor | None]:
     """PyTorch's ``MultiheadAttention`` computation on ``(L, N, E)`` (or batch-first ``(N, L, E)``, or unbatched
     ``(L, E)``) inputs; ``out_proj`` is a callable (the ``out_proj`` Linear module). Weights are Parameters or arrays
     in PyTorch's layout (packed ``in_proj_weight [3E, E]``, or separate ``q/k/v_proj_weight`` when kdim/vdim differ)."""
@@ -193,12 +247,21 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         k = _project(key, k_proj_weight, biases[1])
         v = _project(value, v_proj_weight, biases[2])
 
+    appended = 0  # key positions appended after the given ones (bias_k/bias_v, add_zero_attn), attended by all
+    if bias_k is not None:  # one learned key/value position: (1, 1, E) repeated over the batch
+        k, v = (cat([t, expand(graph.current().constant(_bias_row(b, "bias_k"), t.dtype), [t.shape[0], 1, embed])], 1)
+                for t, b in ((k, bias_k), (v, bias_v)))
+        appended += 1
+
     def heads(t: Tensor) -> Tensor:  # (N, L, E) -> (N, H, L, head)
         n, length = t.shape[0], t.shape[1]
         return permute(reshape_sizes("split_heads", t, [n, length, num_heads, head]), (0, 2, 1, 3))
 
     q, k, v = heads(q), heads(k), heads(v)
     batch = query.shape[0]
+    if add_zero_attn:  # one all-zero key/value position per head
+        k, v = (cat([t, zeros(t.shape[0], num_heads, 1, head, dtype=t.dtype)], 2) for t in (k, v))
+        appended += 1
 
     additive = None
     if attn_mask is not None:
@@ -210,11 +273,11 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
             mask = reshape_sizes("attn_mask", mask, [batch, num_heads, *mask.shape[1:]])
         elif mask.ndim != 2:
             raise ShapeError(f"attn_mask must be 2-D (L, S) or 3-D (N * num_heads, L, S), got {mask.static_shape}")
-        additive = mask
+        additive = _attend_appended(mask, appended)
     if key_padding_mask is not None:
         if key_padding_mask.ndim != 2:
             raise ShapeError(f"key_padding_mask must be (N, S), got {key_padding_mask.static_shape}")
-        padding = _additive(key_padding_mask, q.dtype, False, "key_padding_mask")
+        padding = _attend_appended(_additive(key_padding_mask, q.dtype, False, "key_padding_mask"), appended)
         padding = reshape_sizes("key_padding_mask", padding, [padding.shape[0], 1, 1, padding.shape[1]])
         additive = padding if additive is None else add(additive, padding)
 

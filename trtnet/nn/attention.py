@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from trtnet import functional as F
 from trtnet.errors import TrtnetError
+from trtnet.functional.attention import multi_head_attention
 from trtnet.nn.linear import Linear
 from trtnet.nn.module import Module, parameter_dtype
 from trtnet.parameter import Parameter
@@ -46,7 +47,7 @@ class MultiheadAttention(Module):
         ``need_weights=False``). ``is_causal`` is a hint about ``attn_mask``, which must be given (as in PyTorch)."""
         if is_causal and attn_mask is None:
             raise TrtnetError("MultiheadAttention: need attn_mask if specifying the is_causal hint")
-        return F.multi_head_attention_forward(
+        return multi_head_attention(
             query, key, value, self.num_heads, in_proj_weight=self.in_proj_weight, in_proj_bias=self.in_proj_bias,
             q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
             out_proj=self.out_proj, key_padding_mask=key_padding_mask, need_weights=need_weights,
