@@ -53,8 +53,8 @@ class Input:
         if self.dtype is not None:
             self.dtype = dtypes.get(self.dtype)
         for d in self.shape:
-            if d < -1 or d == 0:
-                raise TrtnetError(f"input {self.name!r}: shape {self.shape} may hold positive sizes and -1 (dynamic) only")
+            if d < -1:
+                raise TrtnetError(f"input {self.name!r}: shape {self.shape} may hold sizes >= 0 and -1 (dynamic) only")
             if d > MAX_DIM:
                 raise TrtnetError(f"input {self.name!r}: dim {d} of shape {self.shape} is beyond TensorRT's 64-bit dims")
         if not self.is_dynamic:
