@@ -17,8 +17,17 @@ def trt() -> Any:
     return graph.current().backend.trt
 
 
-def out(layer: Any, index: int = 0) -> Tensor:
-    return Tensor(layer.get_output(index))
+def out(layer: Any, index: int = 0, static_shape: tuple[int, ...] | None = None) -> Tensor:
+    """Output ``index`` of ``layer`` as a Tensor; ``static_shape`` when the lowering knows it (saves a query)."""
+    return Tensor(graph.current().output(layer, index), static_shape)
+
+
+def broadcast_shape(a: Tensor, b: Tensor) -> tuple[int, ...] | None:
+    """The shape two broadcast operands of equal rank give, when both are static (None otherwise)."""
+    shape_a, shape_b = a.static_shape, b.static_shape
+    if -1 in shape_a or -1 in shape_b:
+        return None
+    return tuple(da if db == 1 else db for da, db in zip(shape_a, shape_b))
 
 
 def ntuple(value: int | Sequence[int], n: int, arg: str) -> tuple[int, ...]:

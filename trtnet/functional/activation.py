@@ -35,7 +35,7 @@ def activation(op: str, x: Tensor, kind: str, alpha: float | None = None, beta: 
         layer.alpha = float(alpha)
     if beta is not None:
         layer.beta = float(beta)
-    return out(graph.current().add(op, layer))
+    return out(graph.current().add(op, layer), static_shape=x.static_shape)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -9,7 +9,7 @@ import numpy as np
 
 from trtnet import dtypes, graph
 from trtnet.errors import TrtnetError
-from trtnet.functional._util import broadcast_operands, out, trt
+from trtnet.functional._util import broadcast_operands, broadcast_shape, out, trt
 from trtnet.functional.promotion import promoted, result_type
 from trtnet.functional.quantize import quantized_add_operands
 from trtnet.parameter import Parameter
@@ -29,7 +29,7 @@ def elementwise(op: str, a: Any, b: Any) -> Tensor:
         a, b = quantized_add_operands(a, b)  # Q/DQ on a residual add's identity branch under a quantization plan
     operation = getattr(trt().ElementWiseOperation, _OPERATIONS[op])
     layer = graph.current().network.add_elementwise(a.itensor, b.itensor, operation)
-    return out(graph.current().add(op, layer))
+    return out(graph.current().add(op, layer), static_shape=broadcast_shape(a, b))
 
 
 def _scaled(other: Any, alpha: Any, op: str, input: Any) -> Any:

@@ -351,8 +351,9 @@ class Module:
         outputs = _flatten_tensors(result)
         if call.name:
             for index, tensor in enumerate(outputs):
-                producer = g.producer(tensor.name)
-                if producer is not None and tensor.name.startswith(call.name + "/"):
+                tensor_name = tensor.name
+                producer = g.producer(tensor_name)
+                if producer is not None and tensor_name.startswith(call.name + "/"):
                     g.name_layer(producer, call.name if len(outputs) == 1 else f"{call.name}:{index}")
         call.outputs = outputs
         return result
