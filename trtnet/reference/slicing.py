@@ -25,6 +25,8 @@ def _parameter(inputs: Inputs, index: int, layer: Any, attribute: str) -> list[i
 
 def _source_indices(mode: str, wanted: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(indices into a dim of ``size``, mask of in-bounds positions for FILL or None)."""
+    if size == 0 and mode != "FILL":
+        raise TrtnetError(f"slice ({mode}) reads {len(wanted)} positions of an empty dim")
     if mode == "WRAP":
         return torch.remainder(wanted, size), None
     if mode == "CLAMP":
@@ -64,7 +66,10 @@ def slice_(layer: Any, inputs: Inputs) -> torch.Tensor:
             continue
         wanted = start + torch.arange(size, dtype=torch.int64) * stride
         indices, inside = _source_indices(mode, wanted, extent)
-        x = x.index_select(axis, indices)
+        if extent == 0:  # only FILL reads outside an empty dim: every position is filled
+            x = x.new_zeros((*x.shape[:axis], size, *x.shape[axis + 1:]))
+        else:
+            x = x.index_select(axis, indices)
         if inside is not None:
             shape = [1] * x.dim()
             shape[axis] = size
