@@ -19,7 +19,7 @@ from trtnet.functional.dims import squeeze
 from trtnet.functional.elementwise import maximum, minimum
 from trtnet.functional.gathering import gather_layer, positions
 from trtnet.functional.pointwise import eq, gt, where
-from trtnet.functional.reduce import amax, amin
+from trtnet.functional.reduce import amax, amin, refuse_empty_extreme
 from trtnet.functional.shape import reshape
 from trtnet.functional.unary import cast, unary
 from trtnet.tensor import Tensor
@@ -49,6 +49,7 @@ def _first_extreme(op: str, x: Tensor, d: int, largest: bool) -> Tensor:
 def _reduce_all(op: str, x: Tensor, keepdim: bool, largest: bool) -> tuple[Tensor, Tensor]:
     if -1 in x.static_shape:
         raise ShapeError(f"{op}: without dim, the input {x.static_shape} must be static")
+    refuse_empty_extreme(op, x, None)
     flat = reshape(x, (-1,))
     index = _first_extreme(op, flat, 0, largest)
     values = gather_layer(f"{op}_value", flat, index, 0, mode="element")
@@ -61,6 +62,7 @@ def _along(op: str, x: Tensor, dim: int, keepdim: bool, largest: bool) -> MaxMin
         normalize_dim(dim, 1)
         return _along(op, reshape(x, (1,)), 0, False, largest)
     d = normalize_dim(dim, x.ndim)
+    refuse_empty_extreme(op, x, d)
     index = _first_extreme(op, x, d, largest)
     values = gather_layer(f"{op}_value", x, index, d, mode="element")
     index = cast(index, dtypes.int64)

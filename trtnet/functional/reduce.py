@@ -67,11 +67,32 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
     return reduce("prod", _accumulator("prod", input, dtype), dim, keepdim, "PROD")
 
 
+def _empty_reduced_dims(x: Tensor, dim: int | Sequence[int] | None) -> list[int]:
+    """The dims of ``x`` reduced over (all when None or empty) whose static size is 0."""
+    wanted = [] if dim is None else [dim] if isinstance(dim, (int, np.integer)) else list(dim)
+    if x.ndim == 0:
+        return []
+    dims = [normalize_dim(d, x.ndim) for d in wanted] or list(range(x.ndim))
+    return [d for d in dims if x.static_shape[d] == 0]
+
+
+def refuse_empty_extreme(op: str, x: Tensor, dim: int | Sequence[int] | None) -> None:
+    """PyTorch's error for a max/min over an empty dim (it has no identity)."""
+    empty = _empty_reduced_dims(x, dim)
+    if empty and (dim is None or dim == ()) and op in ("max", "min", "argmax", "argmin"):
+        tail = "" if op.startswith("arg") else " Specify the reduction dim with the 'dim' argument."
+        raise ShapeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.{tail}")
+    if empty:
+        raise ShapeError(f"{op}(): Expected reduction dim {empty[0]} to have non-zero size.")
+
+
 def amax(input: Tensor, dim: int | Sequence[int] | None = (), keepdim: bool = False) -> Tensor:
+    refuse_empty_extreme("amax", input, dim)
     return reduce("amax", input, dim, keepdim, "MAX")
 
 
 def amin(input: Tensor, dim: int | Sequence[int] | None = (), keepdim: bool = False) -> Tensor:
+    refuse_empty_extreme("amin", input, dim)
     return reduce("amin", input, dim, keepdim, "MIN")
 
 
@@ -82,6 +103,8 @@ def logsumexp(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = Fals
     from trtnet.functional.pointwise import abs as absolute, exp, log, where
 
     x = input if input.dtype.is_float else cast(input, dtypes.float32)
+    if _empty_reduced_dims(x, dim):  # torch: log(0) = -inf, no max to subtract
+        return log(reduce("logsumexp", exp(x), dim, keepdim, "SUM"))
     peak = amax(x, dim, keepdim=True)
     peak = where(unary("logsumexp_isinf", absolute(peak), "ISINF"), 0.0, peak)
     total = log(reduce("logsumexp", exp(sub(x, peak)), dim, keepdim, "SUM"))

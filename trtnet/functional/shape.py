@@ -58,6 +58,9 @@ def _infer(op: str, x: Tensor, sizes: list[int | SymInt]) -> list[int | SymInt]:
     known = math.prod(d for k, d in enumerate(sizes) if k != at)
     numel = x.numel()
     if isinstance(known, int) and isinstance(numel, int):
+        if known == 0 and numel == 0:
+            raise ShapeError(f"{op}: cannot reshape tensor of 0 elements into shape {list(sizes)} because the "
+                             "unspecified dimension size -1 can be any value and is ambiguous")
         if known == 0 or numel % known:
             raise ShapeError(f"{op}: shape '{list(sizes)}' is invalid for input of size {numel}")
         return sizes[:at] + [numel // known] + sizes[at + 1:]

@@ -1,0 +1,93 @@
+"""Zero-size (empty) tensors: a static 0 dim in ``trtnet.Input`` builds with TensorRT-RTX and every layer kind runs
+on the CPU executor as eager PyTorch does (reductions with an identity, matmul with K=0, concat, slices, shuffles,
+pads, convolutions, pools); what torch refuses on an empty dim, trtnet refuses with torch's message."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+import trtnet  # noqa: E402
+import trtnet.functional as F  # noqa: E402
+from trtnet.errors import ShapeError  # noqa: E402
+from test_ops import Fn, check, rand  # noqa: E402
+
+CONV_WEIGHT = rand(4, 3, 3, 3, seed=1)
+
+CASES: dict[str, tuple[Callable, Callable, list[np.ndarray]]] = {
+    "sum over the empty dim (0)": (lambda x: F.sum(x, 0), lambda x: torch.sum(x, 0), [rand(0, 3)]),
+    "sum of all": (lambda x: F.sum(x), lambda x: torch.sum(x), [rand(0, 3)]),
+    "mean over the empty dim (nan)": (lambda x: F.mean(x, 0), lambda x: torch.mean(x, 0), [rand(0, 3)]),
+    "prod over the empty dim (1)": (lambda x: F.prod(x, 0), lambda x: torch.prod(x, 0), [rand(0, 3)]),
+    "amax over a non-empty dim": (lambda x: F.amax(x, 1), lambda x: torch.amax(x, 1), [rand(0, 3)]),
+    "argmax over a non-empty dim": (lambda x: F.argmax(x, 1), lambda x: torch.argmax(x, 1), [rand(0, 3)]),
+    "logsumexp over the empty dim (-inf)": (lambda x: F.logsumexp(x, 0), lambda x: torch.logsumexp(x, 0),
+                                            [rand(0, 3)]),
+    "matmul K=0 (zeros)": (F.matmul, torch.matmul, [rand(2, 0), rand(0, 4)]),
+    "matmul M=0": (F.matmul, torch.matmul, [rand(0, 3), rand(3, 4)]),
+    "cat with an empty part": (lambda a, b: F.cat([a, b], 0), lambda a, b: torch.cat([a, b], 0),
+                               [rand(0, 3), rand(2, 3)]),
+    "reshape to another empty shape": (lambda x: F.reshape(x, (3, 0)), lambda x: x.reshape(3, 0), [rand(0, 3)]),
+    "reshape -1 next to non-zero sizes": (lambda x: F.reshape(x, (-1, 3)), lambda x: x.reshape(-1, 3),
+                                          [rand(0, 3)]),
+    "transpose": (lambda x: x.transpose(0, 1), lambda x: x.transpose(0, 1), [rand(0, 3)]),
+    "slice": (lambda x: x[:, 1:], lambda x: x[:, 1:], [rand(0, 3)]),
+    "softmax over the empty dim": (lambda x: F.softmax(x, 0), lambda x: torch.softmax(x, 0), [rand(0, 3)]),
+    "exp": (F.exp, torch.exp, [rand(0, 3)]),
+    "broadcast add": (lambda a, b: a + b, lambda a, b: a + b, [rand(0, 3), rand(1, 3)]),
+    "layer_norm": (lambda x: F.layer_norm(x, (3,)), lambda x: TF.layer_norm(x, (3,)), [rand(0, 3)]),
+    "gather of no indices": (lambda x, i: F.gather(x, 1, i), lambda x, i: torch.gather(x, 1, i),
+                             [rand(2, 3), np.zeros((2, 0), np.int64)]),
+    "topk": (lambda x: F.topk(x, 2, 1)[0], lambda x: torch.topk(x, 2, 1)[0], [rand(0, 3)]),
+    "cumsum over the empty dim": (lambda x: F.cumsum(x, 0), lambda x: torch.cumsum(x, 0), [rand(0, 3)]),
+    "constant pad of an empty dim": (lambda x: F.pad(x, (0, 0, 1, 2), value=1.5),
+                                     lambda x: TF.pad(x, (0, 0, 1, 2), value=1.5), [rand(0, 3)]),
+    "conv2d of an empty batch": (lambda x: F.conv2d(x, CONV_WEIGHT),
+                                 lambda x: TF.conv2d(x, torch.from_numpy(CONV_WEIGHT)), [rand(0, 3, 5, 5)]),
+    "max_pool2d of an empty batch": (lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2),
+                                     [rand(0, 3, 4, 4)]),
+    "nearest interpolate of an empty batch": (lambda x: F.interpolate(x, scale_factor=2),
+                                              lambda x: TF.interpolate(x, scale_factor=2), [rand(0, 3, 4, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_matches_eager_torch(name: str) -> None:
+    fn, torch_fn, arrays = CASES[name]
+    check(fn, torch_fn, arrays)
+
+
+@pytest.mark.parametrize("name", ["sum over the empty dim (0)", "matmul K=0 (zeros)", "cat with an empty part"])
+def test_matches_eager_torch_fp16(name: str) -> None:
+    fn, torch_fn, arrays = CASES[name]
+    check(fn, torch_fn, arrays, dtype="float16")
+
+
+def test_zero_dim_input_keeps_its_shape() -> None:
+    assert trtnet.Input("x", (0, 3)).shape == (0, 3)
+
+
+REFUSED = [
+    (lambda x: F.amax(x, 0), lambda x: torch.amax(x, 0)),
+    (lambda x: F.amin(x, (0, 1)), lambda x: torch.amin(x, (0, 1))),
+    (lambda x: F.max(x, 0), lambda x: torch.max(x, 0)),
+    (lambda x: F.max(x), lambda x: torch.max(x)),
+    (lambda x: F.argmax(x), lambda x: torch.argmax(x)),
+    (lambda x: F.argmin(x, 0), lambda x: torch.argmin(x, 0)),
+    (lambda x: F.reshape(x, (0, -1)), lambda x: x.reshape(0, -1)),
+]
+
+
+@pytest.mark.parametrize("index", range(len(REFUSED)))
+def test_what_torch_refuses_on_an_empty_dim_is_refused_with_its_message(index: int) -> None:
+    fn, torch_fn = REFUSED[index]
+    with pytest.raises((RuntimeError, IndexError)) as torch_error:
+        torch_fn(torch.zeros(0, 3))
+    with pytest.raises(ShapeError) as error:
+        trtnet.trace(Fn(fn), [trtnet.Input("x", (0, 3))])
+    assert str(torch_error.value).splitlines()[0] in str(error.value)
