@@ -53,6 +53,15 @@ CASES: dict[str, tuple[Callable, Callable, list[np.ndarray]]] = {
                                      [rand(0, 3, 4, 4)]),
     "nearest interpolate of an empty batch": (lambda x: F.interpolate(x, scale_factor=2),
                                               lambda x: TF.interpolate(x, scale_factor=2), [rand(0, 3, 4, 4)]),
+    "topk k=0": (lambda x: F.topk(x, 0, 1), lambda x: torch.topk(x, 0, 1), [rand(2, 3)]),
+    "sort over the empty dim": (lambda x: F.sort(x, 0), lambda x: torch.sort(x, 0), [rand(0, 3)]),
+    "argsort of a 1-D empty tensor": (F.argsort, torch.argsort, [rand(0)]),
+    "log_softmax over the empty dim": (lambda x: F.log_softmax(x, 0), lambda x: TF.log_softmax(x, 0),
+                                       [rand(0, 3)]),
+    "cat skips a 1-D empty tensor (torch's legacy rule)": (lambda a, b: F.cat([a, b], 1),
+                                                            lambda a, b: torch.cat([a, b], 1), [rand(0), rand(2, 3)]),
+    "gather with an empty uint8 index": (lambda x, i: F.gather(x, 0, i), lambda x, i: torch.gather(x, 0, i),
+                                         [rand(5), np.zeros((0,), np.uint8)]),
 }
 
 

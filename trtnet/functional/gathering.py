@@ -8,6 +8,7 @@ import numpy as np
 from trtnet import dtypes, graph
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import as_tensor, normalize_dim, out, parameter_values
+from trtnet.functional.unary import cast
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -75,6 +76,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``torch.gather``: ``out[..., i, ...] = input[..., index[..., i, ...], ...]`` along ``dim``; ``index`` has
     ``input``'s rank and is no larger in any other dim (an element-mode gather of the leading block)."""
+    if isinstance(index, Tensor) and 0 in index.static_shape and index.dtype not in (dtypes.int32, dtypes.int64):
+        index = cast(index, dtypes.int32)  # torch checks no dtype of an empty index
     if not isinstance(index, Tensor) or index.dtype is not dtypes.int64 and index.dtype is not dtypes.int32:
         raise TrtnetError("gather(): Expected dtype int64 for index")
     if input.ndim == 0:  # torch takes a 0-d input as a 1-element vector

@@ -154,10 +154,12 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """``torch.cat``: equal ranks and dtypes."""
+    """``torch.cat``: equal ranks and dtypes; a 1-D empty tensor (size (0,)) next to others is skipped, as torch."""
     tensors = list(tensors)
     if not tensors:
         raise TrtnetError("cat needs at least one tensor")
+    kept = [t for t in tensors if t.static_shape != (0,)]
+    tensors = kept or tensors
     first = tensors[0]
     axis = normalize_dim(dim, first.ndim)
     for number, t in enumerate(tensors[1:], start=1):

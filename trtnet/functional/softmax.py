@@ -45,5 +45,6 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     if dtype is not None:
         input = cast(input, dtype)
     d = _softmax_dim(input, dim)
-    shifted = sub(input, amax(input, d, keepdim=True))
+    empty = input.ndim > 0 and input.static_shape[d] == 0  # no max to shift by; the result is empty too
+    shifted = input if empty else sub(input, amax(input, d, keepdim=True))
     return sub(shifted, log(sum(exp(shifted), d, keepdim=True)))

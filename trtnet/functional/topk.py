@@ -27,8 +27,8 @@ def topk_layer(op: str, x: Tensor, k: int, dim: int, largest: bool,
     values is TensorRT's."""
     d = normalize_dim(dim, x.ndim)
     n = x.static_shape[d]
-    if not 1 <= k <= MAX_K:
-        raise TrtnetError(f"{op}: k={k} is outside TensorRT's TopK range [1, {MAX_K}]")
+    if not 0 <= k <= MAX_K:
+        raise TrtnetError(f"{op}: k={k} is outside TensorRT's TopK range [0, {MAX_K}]")
     if n != -1 and k > n:
         raise ShapeError(f"{op}: k={k} is larger than dim {dim} of {x.static_shape}")
     if indices_dtype not in (dtypes.int32, dtypes.int64):
