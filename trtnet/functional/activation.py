@@ -20,6 +20,7 @@ from trtnet.functional._util import check_same_dtype, normalize_dim, out, parame
 from trtnet.functional.elementwise import add, minimum, mul, sub
 from trtnet.functional.indexing import narrow
 from trtnet.functional.pointwise import abs, exp, gt, le, where
+from trtnet.functional.shape import reshape
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor
 
@@ -180,8 +181,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 def prelu(input: Tensor, weight: Parameter | np.ndarray) -> Tensor:
     """``x if x >= 0 else weight * x``; ``weight`` holds one slope or one per channel (dim 1)."""
-    if input.ndim == 0:
-        raise ShapeError("Not allow zero-dim input tensor.")
+    if input.ndim == 0:  # torch takes a 0-d input as one element
+        return reshape(prelu(reshape(input, (1,)), weight), ())
     values, weight_dtype = parameter_values(weight, "weight")
     check_same_dtype(weight_dtype, input.dtype, "weight")
     channels = input.static_shape[1] if input.ndim >= 2 else 1
