@@ -1,6 +1,7 @@
-"""Zero-size (empty) tensors and 0-d tensors: a static 0 dim in ``trtnet.Input`` builds with TensorRT-RTX and every layer kind runs
-on the CPU executor as eager PyTorch does (reductions with an identity, matmul with K=0, concat, slices, shuffles,
-pads, convolutions, pools); what torch refuses on an empty dim, trtnet refuses with torch's message."""
+"""Zero-size (empty) tensors and 0-d tensors: a static 0 dim in ``trtnet.Input`` builds with TensorRT-RTX and
+every layer kind runs on the CPU executor as eager PyTorch does (reductions with an identity, matmul with K=0, concat,
+slices, shuffles, pads, convolutions, pools); what torch refuses on an empty dim, trtnet refuses with torch's
+message. 0-d inputs of ops that want a dim are taken as one element, as torch."""
 
 from __future__ import annotations
 
@@ -106,7 +107,8 @@ def test_what_torch_refuses_on_an_empty_dim_is_refused_with_its_message(index: i
 
 SLOPE = np.array([0.25], np.float32)
 ZERO_D = {
-    "prelu": (lambda x: F.prelu(x, SLOPE), lambda x: TF.prelu(x, torch.from_numpy(SLOPE)), [np.array(-2.0, np.float32)]),
+    "prelu": (lambda x: F.prelu(x, SLOPE), lambda x: TF.prelu(x, torch.from_numpy(SLOPE)),
+              [np.array(-2.0, np.float32)]),
     "cumsum dim=-1": (lambda x: F.cumsum(x, -1), lambda x: torch.cumsum(x, -1), [np.array(3.0, np.float32)]),
     "cumsum of an int (int64)": (lambda x: F.cumsum(x, 0), lambda x: torch.cumsum(x, 0), [np.array(3, np.int32)]),
 }
