@@ -111,6 +111,9 @@ ZERO_D = {
               [np.array(-2.0, np.float32)]),
     "cumsum dim=-1": (lambda x: F.cumsum(x, -1), lambda x: torch.cumsum(x, -1), [np.array(3.0, np.float32)]),
     "cumsum of an int (int64)": (lambda x: F.cumsum(x, 0), lambda x: torch.cumsum(x, 0), [np.array(3, np.int32)]),
+    "topk k=1 dim=0": (lambda x: F.topk(x, 1, 0), lambda x: torch.topk(x, 1, 0), [np.array(-2.0, np.float32)]),
+    "topk k=0 dim=-1": (lambda x: F.topk(x, 0, -1), lambda x: torch.topk(x, 0, -1), [np.array(-2.0, np.float32)]),
+    "transpose(0, -1)": (lambda x: F.transpose(x, 0, -1), lambda x: x.transpose(0, -1), [np.array(3.0, np.float32)]),
 }
 
 

@@ -147,6 +147,9 @@ def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    if x.ndim == 0:  # dims 0 and -1 name a 0-d tensor, as in torch
+        normalize_dim(dim0, 1), normalize_dim(dim1, 1)
+        return shuffle("transpose", x, permutation=[])
     order = list(range(x.ndim))
     a, b = normalize_dim(dim0, x.ndim), normalize_dim(dim1, x.ndim)
     order[a], order[b] = order[b], order[a]

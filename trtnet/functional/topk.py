@@ -25,6 +25,12 @@ def topk_layer(op: str, x: Tensor, k: int, dim: int, largest: bool,
     """Lower one TopK: the ``k`` largest (or smallest) entries of ``x`` along ``dim``, sorted (largest first for
     ``largest``, else smallest first), and their positions in ``indices_dtype`` (int32 or int64). Order among equal
     values is TensorRT's."""
+    if x.ndim == 0:  # torch takes a 0-d input as one element and keeps it 0-d (k 0 or 1)
+        normalize_dim(dim, 1)
+        if k not in (0, 1):
+            raise ShapeError(f"{op}: selected index k out of range (k={k} for a 0-d input)")
+        values, indices = topk_layer(op, reshape(x, (1,)), 1, 0, largest, indices_dtype)
+        return TopK(reshape(values, ()), reshape(indices, ()))
     d = normalize_dim(dim, x.ndim)
     n = x.static_shape[d]
     if not 0 <= k <= MAX_K:
