@@ -114,6 +114,9 @@ ZERO_D = {
     "topk k=1 dim=0": (lambda x: F.topk(x, 1, 0), lambda x: torch.topk(x, 1, 0), [np.array(-2.0, np.float32)]),
     "topk k=0 dim=-1": (lambda x: F.topk(x, 0, -1), lambda x: torch.topk(x, 0, -1), [np.array(-2.0, np.float32)]),
     "transpose(0, -1)": (lambda x: F.transpose(x, 0, -1), lambda x: x.transpose(0, -1), [np.array(3.0, np.float32)]),
+    "searchsorted of a Python number (0-d result)": (lambda s: F.searchsorted(s, 2.0, right=True),
+                                                      lambda s: torch.searchsorted(s, 2.0, right=True),
+                                                      [np.array([1.0, 2.0, 2.0, 3.0], np.float32)]),
 }
 
 

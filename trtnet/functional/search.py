@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from trtnet import dtypes
 from trtnet.errors import ShapeError, TrtnetError
-from trtnet.functional._util import normalize_dim, prepend_ones
+from trtnet.functional._util import as_tensor, normalize_dim, prepend_ones
 from trtnet.functional.dims import unsqueeze
 from trtnet.functional.elementwise import add, minimum
 from trtnet.functional.gathering import gather_layer
@@ -109,8 +109,13 @@ def searchsorted(sorted_sequence: Tensor, input: Tensor, *, out_int32: bool = Fa
         right = side == "right"
     if method not in ("auto", "count", "bsearch"):
         raise TrtnetError(f"searchsorted: method must be 'auto', 'count' or 'bsearch', got {method!r}")
+    if isinstance(sorted_sequence, Tensor) and isinstance(input, (int, float)) and not isinstance(input, bool):
+        if sorted_sequence.ndim != 1:
+            raise ShapeError("torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension "
+                             f"is 1, but we got boundaries tensor dim({sorted_sequence.ndim})")
+        input = as_tensor(input, dtype=sorted_sequence.dtype)  # a 0-d constant in the sequence's dtype
     if not isinstance(sorted_sequence, Tensor) or not isinstance(input, Tensor):
-        raise TrtnetError("searchsorted: sorted_sequence and input must be trtnet Tensors (wrap scalars with a constant)")
+        raise TrtnetError("searchsorted: sorted_sequence must be a trtnet Tensor, input a Tensor or a Python number")
     if sorted_sequence.dtype is not input.dtype:
         raise TrtnetError(f"searchsorted: sorted_sequence is {sorted_sequence.dtype.name} but input is {input.dtype.name}; "
                           "cast one with .to()")
