@@ -67,9 +67,19 @@ def embedding(input: Tensor, weight: Parameter | np.ndarray, padding_idx: int | 
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    """``torch.index_select`` with a 1-D integer index tensor."""
+    """``torch.index_select`` with a 1-D (or 0-d: one element) integer index tensor; a 0-d input is one element."""
+    from trtnet.functional.shape import reshape
+
+    if isinstance(index, Tensor) and index.ndim == 0:
+        index = reshape(index, (1,))
     if isinstance(index, Tensor) and index.ndim != 1:
         raise ShapeError(f"index_select: index must be 1-D, got {index.static_shape}")
+    if input.ndim == 0:
+        normalize_dim(dim, 1)
+        if isinstance(index, Tensor) and index.static_shape[0] not in (1, -1):
+            raise ShapeError(f"index_select(): Index to scalar can have only 1 value, got {index.static_shape[0]} "
+                             "value(s)")
+        return reshape(gather_layer("index_select", reshape(input, (1,)), index, 0), ())
     return gather_layer("index_select", input, index, dim)
 
 
