@@ -63,6 +63,8 @@ CASES: dict[str, tuple[Callable, Callable, list[np.ndarray]]] = {
                                                             lambda a, b: torch.cat([a, b], 1), [rand(0), rand(2, 3)]),
     "gather with an empty uint8 index": (lambda x, i: F.gather(x, 0, i), lambda x, i: torch.gather(x, 0, i),
                                          [rand(5), np.zeros((0,), np.uint8)]),
+    "gather with an empty index of another rank": (lambda x, i: F.gather(x, 0, i), lambda x, i: torch.gather(x, 0, i),
+                                                   [rand(5), np.zeros((2, 0), np.int64)]),
 }
 
 

@@ -86,8 +86,9 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``torch.gather``: ``out[..., i, ...] = input[..., index[..., i, ...], ...]`` along ``dim``; ``index`` has
     ``input``'s rank and is no larger in any other dim (an element-mode gather of the leading block)."""
-    if isinstance(index, Tensor) and 0 in index.static_shape and index.dtype not in (dtypes.int32, dtypes.int64):
-        index = cast(index, dtypes.int32)  # torch checks no dtype of an empty index
+    if isinstance(index, Tensor) and 0 in index.static_shape:  # torch checks neither dtype nor rank of an empty index
+        normalize_dim(dim, input.ndim or 1)
+        return cast(index, input.dtype)  # the empty result, index's shape
     if not isinstance(index, Tensor) or index.dtype is not dtypes.int64 and index.dtype is not dtypes.int32:
         raise TrtnetError("gather(): Expected dtype int64 for index")
     if input.ndim == 0:  # torch takes a 0-d input as a 1-element vector
