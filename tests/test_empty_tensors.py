@@ -129,3 +129,15 @@ ZERO_D = {
 def test_zero_d_matches_eager_torch(name: str) -> None:
     fn, torch_fn, arrays = ZERO_D[name]
     check(fn, torch_fn, arrays)
+
+
+# ---- other OpInfo gaps closed with these ------------------------------------------------------------------------
+
+TABLE = rand(5, 3, seed=2) * 2
+
+
+@pytest.mark.parametrize("max_norm, norm_type", [(1.0, 2.0), (2.0, 1.0)])
+def test_embedding_max_norm_renormalises_the_looked_up_rows(max_norm: float, norm_type: float) -> None:
+    check(lambda i: F.embedding(i, TABLE, max_norm=max_norm, norm_type=norm_type),
+          lambda i: TF.embedding(i, torch.from_numpy(TABLE.copy()), max_norm=max_norm, norm_type=norm_type),
+          [np.array([[0, 2], [4, 2]], np.int64)])

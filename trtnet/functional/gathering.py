@@ -56,14 +56,19 @@ def embedding(input: Tensor, weight: Parameter | np.ndarray, padding_idx: int | 
               sparse: bool = False) -> Tensor:
     """``torch.nn.functional.embedding``: rows of ``weight [num_embeddings, dim]`` for integer ``input`` of any shape.
 
-    ``padding_idx`` only matters for training; ``max_norm`` (which rewrites the weights while looking up) is refused."""
-    if max_norm is not None:
-        raise TrtnetError("embedding: max_norm is not supported (it renormalises the weights in place); "
-                          "renormalise the weights before loading them")
-    values, _ = parameter_values(weight, "weight")
+    ``padding_idx`` only matters for training. ``max_norm``: each looked-up row whose ``norm_type``-norm exceeds it
+    is scaled by ``max_norm / (norm + 1e-7)`` (torch's ``embedding_renorm_``); the weights themselves are constants,
+    so torch's in-place rewrite of ``weight`` does not carry over to later calls."""
+    values, weight_dtype = parameter_values(weight, "weight")
     if values.ndim != 2:
         raise ShapeError(f"embedding: weight must be [num_embeddings, embedding_dim], got {values.shape}")
-    return gather_layer("embedding", as_tensor(weight), input, 0)
+    if max_norm is None:
+        return gather_layer("embedding", as_tensor(weight), input, 0)
+    rows = values.astype(np.float32)
+    norms = np.linalg.norm(rows, ord=float(norm_type), axis=1, keepdims=True)
+    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(np.float32)
+    table = graph.current().constant((rows * scale).astype(values.dtype), weight_dtype)
+    return gather_layer("embedding", table, input, 0)
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
