@@ -29,15 +29,7 @@ ALLOWED_REFUSALS = {
 # trtnet refuses what TensorRT could express: gaps to close, listed in docs/opinfo-conformance.md. A new kind of
 # refusal fails the test until it is fixed or listed here (or above, when TensorRT truly cannot).
 TRTNET_GAPS = {
-    "empty (zero-size) tensors: trtnet.Input refuses a 0 dim, TensorRT-RTX builds them":
-        r"shape \(.*\b0\b.*\) may hold sizes >= 0",
-    "0-d tensors: dim 0/-1, cumsum, index_add/scatter_add, prelu, gather":
-        r"out of range for a tensor of rank 0|rank >= 1|a 0-d input is not supported|zero-dim input|"
-        r"Index tensor must have the same number of dimensions",
-    "a Python number where torch takes a tensor (searchsorted)": r"searchsorted: sorted_sequence and input must be",
-    "a 0-d tensor as narrow's start": r"narrow start must be an int or a size",
-    "avg_pool2d window arguments given as torch allows": r"(padding|stride) must be an int or 2 ints",
-    "embedding max_norm (renormalised rows)": r"max_norm is not supported",
+    "batch_norm of a 1-D empty input (torch takes its channels as 0)": r"batch_norm wants an input of rank >= 2",
 }
 # (op, variant, dtype, sample index) -> the bug it shows; listed in docs/opinfo-conformance.md. Strict: a fixed bug
 # must leave this list.
