@@ -76,7 +76,6 @@ class Graph:
         self._op_counts: dict[str, int] = defaultdict(int)
         self._constants: dict[tuple[int, tuple[int, ...]], "Tensor"] = {}
         self._producers: dict[str, Any] = {}  # tensor name -> layer that outputs it
-        self._named: tuple[Any, list[Any]] = (None, [])  # the layer named last and its outputs
         self._errors_seen = len(getattr(self.logger, "errors", ()))
 
     # ---- activation -------------------------------------------------------------------------
@@ -113,19 +112,13 @@ class Graph:
         ``renamed=False`` for a fresh layer, whose outputs trtnet has not named yet."""
         layer.name = name
         count = layer.num_outputs
-        outputs = [layer.get_output(index) for index in range(count)]
-        for index, tensor in enumerate(outputs):
+        for index in range(count):
+            tensor = layer.get_output(index)
             if renamed:
                 self._producers.pop(tensor.name, None)
             tensor_name = name if count == 1 else f"{name}:{index}"
             tensor.name = tensor_name
             self._producers[tensor_name] = layer
-        self._named = (layer, outputs)
-
-    def output(self, layer: Any, index: int = 0) -> Any:
-        """``layer.get_output(index)``, without asking TensorRT again for the layer just named."""
-        named_layer, outputs = self._named
-        return outputs[index] if named_layer is layer else layer.get_output(index)
 
     def mark_output(self, tensor: "Tensor", name: str) -> None:
         """Mark ``tensor`` as a network output called ``name`` (through an identity layer when it is a

@@ -19,7 +19,7 @@ def trt() -> Any:
 
 def out(layer: Any, index: int = 0, static_shape: tuple[int, ...] | None = None) -> Tensor:
     """Output ``index`` of ``layer`` as a Tensor; ``static_shape`` when the lowering knows it (saves a query)."""
-    return Tensor(graph.current().output(layer, index), static_shape)
+    return Tensor(layer.get_output(index), static_shape)
 
 
 def broadcast_shape(a: Tensor, b: Tensor) -> tuple[int, ...] | None:
