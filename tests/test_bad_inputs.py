@@ -519,7 +519,7 @@ def test_json_report_written_atomically_over_an_old_one(capsys, tmp_path: Path, 
 
 # ---- the Python API ----------------------------------------------------------------------------
 API_CASES: list[tuple[str, Callable[[dict[str, str]], Any], type[BaseException], list[str]]] = [
-    ("input-zero-dim", lambda c: trtnet.Input("x", (0, 3)), TrtnetError, ["'x'"]),
+    ("input-negative-dim", lambda c: trtnet.Input("x", (-2, 3)), TrtnetError, ["'x'", "sizes >= 0"]),
     ("input-dim-beyond-int64", lambda c: trtnet.Input("x", (2**70, 3)), TrtnetError, ["'x'", "64-bit dims"]),
     ("input-volume-beyond-trt", lambda c: trtnet.Input("x", (2**35, 2**35)), TrtnetError, ["'x'", "2**40"]),
     ("input-max-volume-beyond-trt", lambda c: trtnet.Input("x", (-1, 4), min=(1, 4), opt=(1, 4), max=(2**40, 4)),
