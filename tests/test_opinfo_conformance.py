@@ -109,7 +109,9 @@ def _opinfo(name: str, variant: str = ""):
 
 
 def test_a_wrong_op_is_a_mismatch() -> None:
-    samples = [s for s in O.run_op(_opinfo("exp"), F.sigmoid, "float32") if s.outcome != O.REFUSED]
+    op = _opinfo("exp")
+    empty = {i for i, s in enumerate(op.sample_inputs("cpu", torch.float32)) if s.input.numel() == 0}  # no values
+    samples = [s for s in O.run_op(op, F.sigmoid, "float32") if s.outcome != O.REFUSED and s.index not in empty]
     mismatches = sum(s.outcome == O.MISMATCH for s in samples)  # a sample of special values (-inf) agrees
     assert mismatches >= 1 and mismatches >= len(samples) - 1, [(s.outcome, s.reason) for s in samples]
 
