@@ -38,7 +38,7 @@ KNOWN_BUGS: dict[tuple[str, str, str, int], str] = {}
 
 # TensorRT needs seconds per layer to build these (bicubic ~2.3 s per resize layer, CPU-only): the default run
 # takes their first samples, the slow run all of them.
-DEFAULT_LIMIT = 8  # samples per op and dtype in the default run (max_pool2d alone has 1,440)
+DEFAULT_LIMIT = 4  # samples per op and dtype in the default run (max_pool2d alone has 1,440)
 DEFAULT_LIMITS = {"nn.functional.interpolate.bicubic": 3, "nn.functional.interpolate.trilinear": 4}
 
 
@@ -97,7 +97,7 @@ def test_suite_covers_trtnet_ops(sweep) -> None:
     covered = {name for name, _, _ in sweep}
     assert len(covered) >= 150, sorted(covered)
     passed = sum(s.outcome == O.PASS for samples in sweep.values() for s in samples)
-    assert passed >= 2000
+    assert passed >= 1300  # 1,378 of 1,396 at 4 samples per op and dtype (14:50 UTC)
 
 
 # ---- the harness itself can fail -----------------------------------------------------------------------------
