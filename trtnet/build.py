@@ -132,14 +132,13 @@ def trace(model: Module, inputs: Sequence[Input] | None = None, *, output_names:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise TrtnetError(f"input names must be unique: {', '.join(map(repr, repeated))} given more than once")
-    unset = model.unset_parameters()
+    module_paths, parameter_names, unset = model.trace_tables()
     if unset:
         shown = ", ".join(unset[:20]) + (f", ... ({len(unset)} in all)" if len(unset) > 20 else "")
         raise WeightsError(f"{type(model).__name__}: {len(unset)} parameter(s) have no values (load a state_dict "
                            f"or safetensors file first): {shown}")
     g = graph.Graph(log.make_logger(log_level))
-    g.module_paths = {id(m): path for path, m in model.named_modules()}
-    g.parameter_names = {id(p): name for name, p in [*model.named_parameters(), *model.named_buffers()]}
+    g.module_paths, g.parameter_names = module_paths, parameter_names
     g.quantization = getattr(model, "quantization", None)  # set by trtnet.quantize: Q/DQ at conv/matmul lowering
     with g:
         tensors = [_add_input(g, spec, model.model_dtype) for spec in inputs]

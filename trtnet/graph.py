@@ -70,10 +70,11 @@ class Graph:
         self.keep_alive: list[Any] = []
         self.module_calls: list[ModuleCall] = []
         self._call_counts: dict[str, int] = defaultdict(int)
-        self._scopes: list[str] = []
+        self._scopes: list[str] = [""]  # module-call paths, the root first
+        self._scope_prefixes: list[str] = [""]  # "path/" of each scope: what unique_name puts before an op
         self.module_paths: dict[int, str] = {}  # id(module) -> its path in the traced model
         self.parameter_names: dict[int, str] = {}  # id(parameter) -> its state_dict key
-        self._op_counts: dict[str, int] = defaultdict(int)
+        self._op_counts: dict[str, int] = {}
         self._constants: dict[tuple[int, tuple[int, ...]], "Tensor"] = {}
         self._producers: dict[str, Any] = {}  # tensor name -> layer that outputs it
         self._errors_seen = len(getattr(self.logger, "errors", ()))
@@ -91,21 +92,41 @@ class Graph:
     # ---- scoping and naming -----------------------------------------------------------------
     @property
     def scope(self) -> str:
-        return self._scopes[-1] if self._scopes else ""
+        return self._scopes[-1]
+
+    def enter_scope(self, path: str) -> None:
+        """Name what follows after ``path`` (a module call) until the matching :meth:`exit_scope`."""
+        self._scopes.append(path)
+        self._scope_prefixes.append(f"{path}/" if path else "")
+
+    def exit_scope(self) -> None:
+        self._scopes.pop()
+        self._scope_prefixes.pop()
 
     @contextlib.contextmanager
     def module_scope(self, path: str) -> Iterator[None]:
-        self._scopes.append(path)
+        self.enter_scope(path)
         try:
             yield
         finally:
-            self._scopes.pop()
+            self.exit_scope()
 
     def unique_name(self, op: str) -> str:
         """``scope/op_N``, numbered per scope and op; at the root just ``op_N``."""
-        key = f"{self.scope}/{op}" if self.scope else op
-        self._op_counts[key] += 1
-        return f"{key}_{self._op_counts[key]}"
+        key = self._scope_prefixes[-1] + op
+        count = self._op_counts[key] = self._op_counts.get(key, 0) + 1
+        return f"{key}_{count}"
+
+    def name_module_outputs(self, path: str, outputs: list["Tensor"]) -> None:
+        """Rename the layers that produced a module call's ``outputs`` (and their tensors) to the call's
+        ``path`` (``path:i`` for several outputs) when they were added inside it (named ``path/...``)."""
+        prefix = path + "/"
+        for index, tensor in enumerate(outputs):
+            tensor_name = tensor.itensor.name
+            if tensor_name.startswith(prefix):
+                producer = self._producers.get(tensor_name)
+                if producer is not None:
+                    self.name_layer(producer, path if len(outputs) == 1 else f"{path}:{index}")
 
     def name_layer(self, layer: Any, name: str, renamed: bool = True) -> None:
         """Name a layer and its outputs (``name``, or ``name:i`` for a layer with several outputs);
@@ -193,7 +214,7 @@ class Graph:
         if name is not None and name in self._producers:  # a parameter at a second shape (a tied weight): name#2
             name = f"{name}#{1 + sum(n.partition('#')[0] == name for n in self._producers)}"
         self.add("constant", layer, name)
-        tensor = Tensor(layer.get_output(0), tuple(values.shape))
+        tensor = Tensor(layer.get_output(0), tuple(values.shape), dtype)
         if key is not None:
             self._constants[key] = tensor
             self.keep_alive.append(cache_key)

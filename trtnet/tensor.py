@@ -31,12 +31,13 @@ class Tensor:
 
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's reflected operators
 
-    def __init__(self, itensor: Any, static_shape: tuple[int, ...] | None = None) -> None:
-        """``static_shape``: the shape when the caller knows it (a constant's), saving TensorRT a query."""
+    def __init__(self, itensor: Any, static_shape: tuple[int, ...] | None = None,
+                 dtype: dtypes.DType | None = None) -> None:
+        """``static_shape``, ``dtype``: what the caller knows (a constant's), saving TensorRT a query each."""
         self.itensor = itensor
         self._static_shape = static_shape
         self._size: Any = None
-        self._dtype: dtypes.DType | None = None
+        self._dtype = dtype
 
     # ---- metadata ---------------------------------------------------------------------------
     @property

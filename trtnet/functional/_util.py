@@ -17,9 +17,11 @@ def trt() -> Any:
     return graph.current().backend.trt
 
 
-def out(layer: Any, index: int = 0, static_shape: tuple[int, ...] | None = None) -> Tensor:
-    """Output ``index`` of ``layer`` as a Tensor; ``static_shape`` when the lowering knows it (saves a query)."""
-    return Tensor(layer.get_output(index), static_shape)
+def out(layer: Any, index: int = 0, static_shape: tuple[int, ...] | None = None,
+        dtype: dtypes.DType | None = None) -> Tensor:
+    """Output ``index`` of ``layer`` as a Tensor; ``static_shape`` and ``dtype`` when the lowering knows them
+    (each saves a TensorRT query)."""
+    return Tensor(layer.get_output(index), static_shape, dtype)
 
 
 def broadcast_shape(a: Tensor, b: Tensor) -> tuple[int, ...] | None:
@@ -139,13 +141,15 @@ def prepend_ones(x: Tensor, count: int) -> Tensor:
 
 def broadcast_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     """Two Tensors of equal rank and dtype from tensors/scalars/arrays: PyTorch broadcasting and type promotion."""
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+    a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if not a_tensor and not b_tensor:
         raise TrtnetError(f"{op} needs at least one trtnet Tensor operand")
-    from trtnet.functional.promotion import promoted, result_type
+    if not (a_tensor and b_tensor and a.dtype is b.dtype):  # tensors of one dtype need no promotion
+        from trtnet.functional.promotion import promoted, result_type
 
-    dtype = result_type(a, b, op=op)  # torch's type promotion
-    a = promoted(a, dtype, like=b if isinstance(b, Tensor) else None)
-    b = promoted(b, dtype, like=a)
+        dtype = result_type(a, b, op=op)  # torch's type promotion
+        a = promoted(a, dtype, like=b if b_tensor else None)
+        b = promoted(b, dtype, like=a)
     rank = max(a.ndim, b.ndim)
     a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
     for da, db in zip(a.static_shape, b.static_shape):

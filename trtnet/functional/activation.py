@@ -31,12 +31,13 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 def activation(op: str, x: Tensor, kind: str, alpha: float | None = None, beta: float | None = None) -> Tensor:
     """Lower one ``ActivationType`` (by name) with its alpha/beta."""
-    layer = graph.current().network.add_activation(x.itensor, getattr(trt().ActivationType, kind))
+    g = graph.current()
+    layer = g.network.add_activation(x.itensor, getattr(g.backend.trt.ActivationType, kind))
     if alpha is not None:
         layer.alpha = float(alpha)
     if beta is not None:
         layer.beta = float(beta)
-    return out(graph.current().add(op, layer), static_shape=x.static_shape)
+    return out(g.add(op, layer), static_shape=x.static_shape, dtype=x.dtype)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -20,6 +20,7 @@ _OPERATIONS = {
     "minimum": "MIN", "floor_divide": "FLOOR_DIV", "eq": "EQUAL", "gt": "GREATER", "lt": "LESS",
     "logical_and": "AND", "logical_or": "OR", "logical_xor": "XOR",
 }
+_COMPARISONS = {"eq", "gt", "lt"}  # bool results; the others keep the operands' (promoted) dtype
 
 
 def elementwise(op: str, a: Any, b: Any) -> Tensor:
@@ -27,9 +28,11 @@ def elementwise(op: str, a: Any, b: Any) -> Tensor:
     a, b = broadcast_operands(a, b, op)
     if op == "add":
         a, b = quantized_add_operands(a, b)  # Q/DQ on a residual add's identity branch under a quantization plan
-    operation = getattr(trt().ElementWiseOperation, _OPERATIONS[op])
-    layer = graph.current().network.add_elementwise(a.itensor, b.itensor, operation)
-    return out(graph.current().add(op, layer), static_shape=broadcast_shape(a, b))
+    g = graph.current()
+    operation = getattr(g.backend.trt.ElementWiseOperation, _OPERATIONS[op])
+    layer = g.network.add_elementwise(a.itensor, b.itensor, operation)
+    dtype = dtypes.bool_ if op in _COMPARISONS else a.dtype
+    return out(g.add(op, layer), static_shape=broadcast_shape(a, b), dtype=dtype)
 
 
 def _scaled(other: Any, alpha: Any, op: str, input: Any) -> Any:

@@ -23,4 +23,4 @@ def cast(x: Tensor, dtype: dtypes.DType | str) -> Tensor:
     if x.dtype is dtype:
         return x
     layer = graph.current().network.add_cast(x.itensor, dtype.to_trt())
-    return out(graph.current().add("cast", layer))
+    return out(graph.current().add("cast", layer), static_shape=x.static_shape, dtype=dtype)

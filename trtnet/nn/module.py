@@ -256,8 +256,29 @@ class Module:
 
     def unset_parameters(self) -> list[str]:
         """Keys of the parameters and buffers still without values (optional ones excepted)."""
-        entries = [*self.named_parameters(), *self.named_buffers()]
-        return [k for k, p in entries if not p.is_set and not p.optional]
+        return self.trace_tables()[2]
+
+    def trace_tables(self) -> tuple[dict[int, str], dict[int, str], list[str]]:
+        """What tracing needs from the module tree, in one walk: ``id(module) -> path``, ``id(parameter or
+        buffer) -> key`` (a tied one under its first name) and the keys still without values (optional ones
+        excepted), parameters before buffers as :meth:`named_parameters` and :meth:`named_buffers` list them."""
+        paths: dict[int, str] = {}
+        parameter_keys: dict[int, str] = {}
+        buffer_keys: dict[int, str] = {}
+        unset_parameters: list[str] = []
+        unset_buffers: list[str] = []
+        for path, module in self.named_modules():
+            paths[id(module)] = path
+            for registry, keys, unset in ((module._parameters, parameter_keys, unset_parameters),
+                                          (module._buffers, buffer_keys, unset_buffers)):
+                for name, entry in registry.items():
+                    if entry is None or id(entry) in keys:
+                        continue
+                    key = f"{path}.{name}" if path else name
+                    keys[id(entry)] = key
+                    if not entry.is_set and not entry.optional:
+                        unset.append(key)
+        return paths, {**parameter_keys, **buffer_keys}, unset_parameters + unset_buffers
 
     # ---- precision --------------------------------------------------------------------------
     def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> "Module":
@@ -337,24 +358,24 @@ class Module:
         path = g.module_paths.get(id(self))
         if path is None:  # created inside a forward: not part of the state_dict tree
             path = g.unique_name(type(self).__name__.lower())
-        call = g.begin_call(path, type(self).__name__, _flatten_tensors([args, kwargs]))
+        inputs = list(args) if not kwargs and all(type(a) is Tensor for a in args) else _flatten_tensors([args, kwargs])
+        call = g.begin_call(path, type(self).__name__, inputs)
+        name = call.name
+        g.enter_scope(name)
         try:
-            with g.module_scope(call.name):
-                result = self._forward_pinned(args, kwargs)
+            result = self._forward_pinned(args, kwargs)
             g.check_trt_errors()
         except Exception as exc:  # noqa: BLE001 - every tracing error names this call and the user's line
-            error = in_module_call(exc, call.name, call.class_name)
+            error = in_module_call(exc, name, call.class_name)
             if error is exc:
                 raise
             raise error from exc.__cause__ if isinstance(exc, TrtnetError) else exc
+        finally:
+            g.exit_scope()
         call.end_layer = g.network.num_layers
-        outputs = _flatten_tensors(result)
-        if call.name:
-            for index, tensor in enumerate(outputs):
-                tensor_name = tensor.name
-                producer = g.producer(tensor_name)
-                if producer is not None and tensor_name.startswith(call.name + "/"):
-                    g.name_layer(producer, call.name if len(outputs) == 1 else f"{call.name}:{index}")
+        outputs = [result] if type(result) is Tensor else _flatten_tensors(result)
+        if name:
+            g.name_module_outputs(name, outputs)
         call.outputs = outputs
         return result
 
