@@ -6,8 +6,8 @@ The model is N/6 blocks ``x + relu(linear(x))`` (6 TensorRT layers each: weight 
 bias add, activation, residual add); the raw port adds the same layers in the same order and names them and
 their outputs as trtnet does (``blocks.0.fc.weight``, ``blocks.0.fc/matmul_1``, ``blocks.0.fc``, ...). Both
 create a builder and a network and stop there (no engine build). Times are this process's CPU time (the
-machine is shared; wall time counts other processes' turns). Prints, per N, the median of ``--runs`` runs:
-trtnet ms, raw ms, their ratio and µs per layer for both; then ``ModuleList`` indexing µs per index at 250 and
+machine is shared; wall time counts other processes' turns); trtnet and raw run alternately. Prints, per N,
+medians of ``--runs`` runs: trtnet ms, raw ms, the per-run ratio and µs per layer for both; then ``ModuleList`` indexing µs per index at 250 and
 8,000 modules. Layer counts and layer names of the two networks are checked equal.
 """
 
@@ -109,6 +109,22 @@ def median_seconds(run: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def paired_seconds(first: Callable[[], Any], second: Callable[[], Any], runs: int) -> tuple[float, float, float, Any, Any]:
+    """Medians of ``first`` and ``second`` and of their per-run ratio, the two run alternately (a slow spell of the
+    shared machine then slows both sides of a pair instead of one column); returns their last results too."""
+    pairs, results = [], [None, None]
+    for _ in range(runs):
+        pair = []
+        for index, run in enumerate((first, second)):
+            results[index] = None  # the previous network is dropped before the next run
+            start = time.process_time()
+            results[index] = run()
+            pair.append(time.process_time() - start)
+        pairs.append(pair)
+    medians = [statistics.median(p[i] for p in pairs) for i in (0, 1)]
+    return medians[0], medians[1], statistics.median(a / b for a, b in pairs), results[0], results[1]
+
+
 def layer_names(network: Any) -> list[str]:
     return [network.get_layer(i).name for i in range(network.num_layers)]
 
@@ -136,13 +152,13 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         model = seeded_model(max(1, size // LAYERS_PER_BLOCK))
         weights = raw_weights(model)
-        trtnet_s, net = median_seconds(lambda: trace_trtnet(model), args.runs)
-        raw_s, (_, raw_network, _) = median_seconds(lambda: trace_raw(weights), args.runs)
+        trtnet_s, raw_s, ratio, net, (_, raw_network, _) = paired_seconds(
+            lambda: trace_trtnet(model), lambda: trace_raw(weights), args.runs)
         network = net.graph.network
         if layer_names(network) != layer_names(raw_network):
             raise SystemExit(f"N={size}: the raw port's layers differ from trtnet's")
         layers = network.num_layers
-        print(f"{layers:>9} {trtnet_s * 1e3:>10.1f} {raw_s * 1e3:>8.1f} {trtnet_s / raw_s:>6.2f} "
+        print(f"{layers:>9} {trtnet_s * 1e3:>10.1f} {raw_s * 1e3:>8.1f} {ratio:>6.2f} "
               f"{trtnet_s / layers * 1e6:>16.1f} {raw_s / layers * 1e6:>13.1f}")
     for modules in (250, 8000):
         print(f"ModuleList[{modules}] indexing: {indexing_us(modules, args.runs):.2f} µs per index")

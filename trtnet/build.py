@@ -139,7 +139,7 @@ def trace(model: Module, inputs: Sequence[Input] | None = None, *, output_names:
                            f"or safetensors file first): {shown}")
     g = graph.Graph(log.make_logger(log_level))
     g.module_paths, g.parameter_names = module_paths, parameter_names
-    g.quantization = getattr(model, "quantization", None)  # set by trtnet.quantize: Q/DQ at conv/matmul lowering
+    g.quantization = getattr(model, "quantization", None)  # set by trtnet.quantize
     with g:
         tensors = [_add_input(g, spec, model.model_dtype) for spec in inputs]
         outputs = _flatten_tensors(model(*tensors))

@@ -16,31 +16,28 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
 from trtnet import backend, dtypes, log
 from trtnet.errors import LayerError, TrtnetError
-
-if TYPE_CHECKING:
-    from trtnet.tensor import Tensor
+from trtnet.tensor import Tensor
 
 _state = threading.local()
 
 
-@dataclass
+@dataclass(slots=True)
 class ModuleCall:
     """One call of a module while tracing: its path and class, which call it was, the tensors it was given
     and returned, and the network layers ``first_layer`` up to ``end_layer`` (exclusive) that it added."""
 
     path: str
     call: int
-    outputs: list["Tensor"]
+    outputs: list[Tensor]
     class_name: str = ""
-    inputs: list["Tensor"] = field(default_factory=list)
+    inputs: list[Tensor] = field(default_factory=list)
     first_layer: int = 0
     end_layer: int = 0
 
@@ -58,6 +55,13 @@ def current() -> "Graph":
     return graph
 
 
+def flush_names() -> None:
+    """Name the active graph's last layer in TensorRT now (see :meth:`Graph.add`); a no-op outside a trace."""
+    g = getattr(_state, "graph", None)
+    if g is not None and g._unnamed is not None:
+        g.flush_names()
+
+
 class Graph:
     """A strongly typed ``INetworkDefinition`` under construction, with naming and keep-alive."""
 
@@ -66,18 +70,33 @@ class Graph:
         trt = self.backend.trt
         self.logger = logger or log.make_logger()
         self.builder = trt.Builder(self.logger)
-        self.network = self.builder.create_network(self.backend.network_flags())
+        self._network = self.builder.create_network(self.backend.network_flags())
         self.keep_alive: list[Any] = []
         self.module_calls: list[ModuleCall] = []
-        self._call_counts: dict[str, int] = defaultdict(int)
+        self._call_counts: dict[str, int] = {}
         self._scopes: list[str] = [""]  # module-call paths, the root first
         self._scope_prefixes: list[str] = [""]  # "path/" of each scope: what unique_name puts before an op
         self.module_paths: dict[int, str] = {}  # id(module) -> its path in the traced model
         self.parameter_names: dict[int, str] = {}  # id(parameter) -> its state_dict key
         self._op_counts: dict[str, int] = {}
-        self._constants: dict[tuple[int, tuple[int, ...]], "Tensor"] = {}
+        self._constants: dict[tuple[int, tuple[int, ...]], Tensor] = {}
         self._producers: dict[str, Any] = {}  # tensor name -> layer that outputs it
-        self._errors_seen = len(getattr(self.logger, "errors", ()))
+        self.quantization: Any = None  # a trtnet.quantize plan: Q/DQ at conv/matmul/add lowering
+        self._logged_errors: list[str] | None = getattr(self.logger, "errors", None)  # a RoutedLogger's
+        self._errors_seen = len(self._logged_errors or ())
+        self.last_output: tuple[Any, Any] = (None, None)  # (layer, its output ITensor) last named: saves a query
+        self._unnamed: tuple[Any, Any, str] | None = None  # (layer, output, name) not yet named in TensorRT
+
+    @property
+    def network(self) -> Any:
+        """The ``INetworkDefinition``; every layer in it carries its trtnet name (see :meth:`add`)."""
+        if self._unnamed is not None:
+            self.flush_names()
+        return self._network
+
+    @property
+    def num_layers(self) -> int:
+        return self._network.num_layers
 
     # ---- activation -------------------------------------------------------------------------
     def __enter__(self) -> "Graph":
@@ -87,6 +106,8 @@ class Graph:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._unnamed is not None:
+            self.flush_names()
         _state.graph = None
 
     # ---- scoping and naming -----------------------------------------------------------------
@@ -117,22 +138,38 @@ class Graph:
         count = self._op_counts[key] = self._op_counts.get(key, 0) + 1
         return f"{key}_{count}"
 
-    def name_module_outputs(self, path: str, outputs: list["Tensor"]) -> None:
+    def name_module_outputs(self, path: str, outputs: list[Tensor]) -> None:
         """Rename the layers that produced a module call's ``outputs`` (and their tensors) to the call's
         ``path`` (``path:i`` for several outputs) when they were added inside it (named ``path/...``)."""
         prefix = path + "/"
         for index, tensor in enumerate(outputs):
-            tensor_name = tensor.itensor.name
-            if tensor_name.startswith(prefix):
-                producer = self._producers.get(tensor_name)
-                if producer is not None:
-                    self.name_layer(producer, path if len(outputs) == 1 else f"{path}:{index}")
+            itensor = tensor.itensor
+            unnamed = self._unnamed is not None and itensor is self._unnamed[1]  # the usual case: the last layer
+            tensor_name = self._unnamed[2] if unnamed else itensor.name
+            if not tensor_name.startswith(prefix):
+                continue
+            producer = self._producers.get(tensor_name)
+            if producer is None:
+                continue
+            name = path if len(outputs) == 1 else f"{path}:{index}"
+            if unnamed:  # named once, when the next layer is added
+                del self._producers[tensor_name]
+                self._producers[name] = producer
+                self._unnamed = (producer, itensor, name)
+            elif producer.num_outputs == 1:
+                del self._producers[tensor_name]
+                producer.name = itensor.name = name
+                self._producers[name] = producer
+            else:
+                self.name_layer(producer, name)
 
     def name_layer(self, layer: Any, name: str, renamed: bool = True) -> None:
         """Name a layer and its outputs (``name``, or ``name:i`` for a layer with several outputs);
         ``renamed=False`` for a fresh layer, whose outputs trtnet has not named yet."""
-        layer.name = name
+        if self._unnamed is not None:
+            self.flush_names()
         count = layer.num_outputs
+        layer.name = name
         for index in range(count):
             tensor = layer.get_output(index)
             if renamed:
@@ -141,12 +178,21 @@ class Graph:
             tensor.name = tensor_name
             self._producers[tensor_name] = layer
 
-    def mark_output(self, tensor: "Tensor", name: str) -> None:
+    def flush_names(self) -> None:
+        """Give the last added layer and its output their name in TensorRT (see :meth:`add`)."""
+        layer, output, name = self._unnamed
+        self._unnamed = None
+        layer.name = output.name = name
+
+    def mark_output(self, tensor: Tensor, name: str) -> None:
         """Mark ``tensor`` as a network output called ``name`` (through an identity layer when it is a
         network input or already an output)."""
+        if self._unnamed is not None:
+            self.flush_names()
         itensor = tensor.itensor
         if itensor.is_network_input or itensor.is_network_output:
             itensor = self.add("identity", self.network.add_identity(itensor)).get_output(0)
+            self.flush_names()
         layer = self._producers.pop(itensor.name, None)
         itensor.name = name
         if layer is not None:
@@ -159,11 +205,24 @@ class Graph:
 
     def add(self, op: str, layer: Any, name: str | None = None) -> Any:
         """Register a freshly added layer: name it after the current scope and ``op``. Raises
-        :class:`LayerError` if TensorRT reported an error since the last check (see :meth:`check_trt_errors`)."""
+        :class:`LayerError` if TensorRT reported an error since the last check (see :meth:`check_trt_errors`).
+
+        A one-output layer gets its name in TensorRT when the network is next used (:attr:`network`, the next
+        ``add``, :attr:`Tensor.name <trtnet.tensor.Tensor.name>`): a module's output layer, renamed to the
+        module path when the module returns, is then named once, not twice."""
         self.check_trt_errors()
         if layer is None:
             raise TrtnetError(f"TensorRT refused to add the {op} layer in {self.scope or 'the model'}")
-        self.name_layer(layer, name or self.unique_name(op), renamed=False)
+        if self._unnamed is not None:
+            self.flush_names()
+        name = name or self.unique_name(op)
+        if layer.num_outputs != 1:
+            self.name_layer(layer, name, renamed=False)
+            return layer
+        output = layer.get_output(0)
+        self._producers[name] = layer
+        self._unnamed = (layer, output, name)
+        self.last_output = (layer, output)
         return layer
 
     def check_trt_errors(self) -> None:
@@ -172,7 +231,7 @@ class Graph:
         TensorRT logs bad layer parameters (a stride of 0) and carries on with a default; trtnet stops at the
         op instead. The error carries TensorRT's text and the Python stack at the moment TensorRT logged it,
         so it points at the op and the user's line even when found later (at the next layer or call end)."""
-        errors = getattr(self.logger, "errors", None)
+        errors = self._logged_errors
         if errors is None or len(errors) <= self._errors_seen:
             return
         new = errors[self._errors_seen:]
@@ -181,13 +240,29 @@ class Graph:
         detail = "\n  ".join(new)
         raise LayerError(f"TensorRT rejected a layer parameter:\n  {detail}", new, stacks[0])
 
-    def begin_call(self, path: str, class_name: str = "", inputs: list["Tensor"] | None = None) -> ModuleCall:
-        """Start recording a module call; its ``name`` is the path, ``path#N`` from the 2nd call on."""
-        self._call_counts[path] += 1
-        first = self.network.num_layers
-        call = ModuleCall(path, self._call_counts[path], [], class_name, list(inputs or []), first, first)
+    def begin_call(self, module: Any, inputs: list[Tensor]) -> ModuleCall:
+        """Start recording a call of ``module`` given ``inputs`` and enter its scope (:meth:`exit_scope` leaves it).
+        The call is named by the module's path (``path#N`` from the 2nd call on); a module created inside a
+        forward, outside the state_dict tree, by its class and a number in the current scope (``relu_1``)."""
+        class_name = type(module).__name__
+        path = self.module_paths.get(id(module))
+        if path is None:
+            path = self.unique_name(class_name.lower())
+        count = self._call_counts[path] = self._call_counts.get(path, 0) + 1
+        first = self._network.num_layers
+        call = ModuleCall(path, count, [], class_name, inputs, first, first)
         self.module_calls.append(call)
+        name = path if count == 1 else f"{path}#{count}"
+        self._scopes.append(name)
+        self._scope_prefixes.append(f"{name}/" if name else "")
         return call
+
+    def end_call(self, call: ModuleCall, outputs: list[Tensor]) -> None:
+        """Record what a module call returned; its output layers take the call's name (:meth:`name_module_outputs`)."""
+        call.end_layer = self._network.num_layers
+        call.outputs = outputs
+        if call.path:
+            self.name_module_outputs(call.name, outputs)
 
     # ---- weights and constants --------------------------------------------------------------
     def weights(self, values: np.ndarray, dtype: dtypes.DType) -> Any:
@@ -202,19 +277,17 @@ class Graph:
         return trt.Weights(array)
 
     def constant(self, values: np.ndarray, dtype: dtypes.DType, name: str | None = None,
-                 cache_key: object = None) -> "Tensor":
+                 cache_key: object = None) -> Tensor:
         """A constant layer holding ``values`` (shape kept); cached per ``cache_key`` and shape if given."""
-        from trtnet.tensor import Tensor
-
         values = np.asarray(values)
         key = (id(cache_key), values.shape) if cache_key is not None else None
         if key is not None and key in self._constants:
             return self._constants[key]
-        layer = self.network.add_constant(tuple(values.shape), self.weights(values, dtype))
-        if name is not None and name in self._producers:  # a parameter at a second shape (a tied weight): name#2
+        layer = self._network.add_constant(tuple(values.shape), self.weights(values, dtype))
+        if name in self._producers:  # a parameter at a second shape (a tied weight): name#2
             name = f"{name}#{1 + sum(n.partition('#')[0] == name for n in self._producers)}"
         self.add("constant", layer, name)
-        tensor = Tensor(layer.get_output(0), tuple(values.shape), dtype)
+        tensor = Tensor(self.last_output[1], tuple(values.shape), dtype)
         if key is not None:
             self._constants[key] = tensor
             self.keep_alive.append(cache_key)

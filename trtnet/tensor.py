@@ -42,6 +42,9 @@ class Tensor:
     # ---- metadata ---------------------------------------------------------------------------
     @property
     def name(self) -> str:
+        from trtnet import graph  # graph imports Tensor
+
+        graph.flush_names()
         return self.itensor.name
 
     @property
@@ -69,7 +72,7 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        return len(self.static_shape)
+        return len(self._static_shape if self._static_shape is not None else self.static_shape)
 
     def dim(self) -> int:
         return self.ndim

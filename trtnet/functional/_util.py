@@ -21,7 +21,10 @@ def out(layer: Any, index: int = 0, static_shape: tuple[int, ...] | None = None,
         dtype: dtypes.DType | None = None) -> Tensor:
     """Output ``index`` of ``layer`` as a Tensor; ``static_shape`` and ``dtype`` when the lowering knows them
     (each saves a TensorRT query)."""
-    return Tensor(layer.get_output(index), static_shape, dtype)
+    named_layer, output = graph.current().last_output
+    if index or named_layer is not layer:
+        output = layer.get_output(index)
+    return Tensor(output, static_shape, dtype)
 
 
 def broadcast_shape(a: Tensor, b: Tensor) -> tuple[int, ...] | None:
@@ -29,6 +32,8 @@ def broadcast_shape(a: Tensor, b: Tensor) -> tuple[int, ...] | None:
     shape_a, shape_b = a.static_shape, b.static_shape
     if -1 in shape_a or -1 in shape_b:
         return None
+    if shape_a == shape_b:
+        return shape_a
     return tuple(da if db == 1 else db for da, db in zip(shape_a, shape_b))
 
 
@@ -150,6 +155,8 @@ def broadcast_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
         dtype = result_type(a, b, op=op)  # torch's type promotion
         a = promoted(a, dtype, like=b if b_tensor else None)
         b = promoted(b, dtype, like=a)
+    if a.static_shape == b.static_shape:
+        return a, b
     rank = max(a.ndim, b.ndim)
     a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
     for da, db in zip(a.static_shape, b.static_shape):

@@ -17,7 +17,8 @@ def matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False) -> Tensor:
     """``torch.matmul``: 1-D operands are vectors, batch dims broadcast (ranks aligned by trtnet)."""
     a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=None)
     check_same_dtype(b.dtype, a.dtype, "matmul operand b")
-    operations = trt().MatrixOperation
+    g = graph.current()
+    operations = g.backend.trt.MatrixOperation
     a_vector, b_vector = a.ndim == 1, b.ndim == 1
     op_a = operations.VECTOR if a_vector else operations.NONE
     op_b = operations.VECTOR if b_vector else (operations.TRANSPOSE if transpose_b else operations.NONE)
@@ -26,7 +27,7 @@ def matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False) -> Tensor:
         a = prepend_ones(a, b.ndim - 2)
     elif b_vector and a.ndim > 2:
         b = prepend_ones(b, a.ndim - 2)
-    elif not a_vector and not b_vector:
+    elif not a_vector and not b_vector and a.ndim != b.ndim:
         rank = max(a.ndim, b.ndim)
         a, b = prepend_ones(a, rank - a.ndim), prepend_ones(b, rank - b.ndim)
     k_a = a.static_shape[-1]
@@ -39,11 +40,10 @@ def matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False) -> Tensor:
         if da != db and 1 not in (da, db) and -1 not in (da, db):
             raise ShapeError(f"matmul: batch dims of {a.static_shape} and {b.static_shape} don't broadcast")
     a, b = quantized_matmul_operands(a, b, transpose_b)
-    g = graph.current()
     layer = g.network.add_matrix_multiply(a.itensor, op_a, b.itensor, op_b)
     shape = None  # known up front for two static matrices (saves TensorRT a shape query)
     if not a_vector and not b_vector and -1 not in a.static_shape and -1 not in b.static_shape:
-        batch = tuple(db if da == 1 else da for da, db in zip(batch_a, batch_b))
+        batch = batch_a if batch_a == batch_b else tuple(db if da == 1 else da for da, db in zip(batch_a, batch_b))
         shape = (*batch, a.static_shape[-2], b.static_shape[-2 if transpose_b else -1])
     return out(g.add("matmul", layer), static_shape=shape, dtype=a.dtype)
 

@@ -106,7 +106,7 @@ def _plan_and_key(op: str) -> tuple[Plan | None, str]:
     """The active plan (None when there is none or it skips this scope) and this op's key: the module path for a
     module's first quantized op, ``path/op#N`` for later ones (``op#N`` at the root)."""
     g = graph.current()
-    plan = getattr(g, "quantization", None)
+    plan = g.quantization
     if plan is None or plan.skips(g.scope):
         return None, ""
     number = int(g.unique_name("quantized").rsplit("_", 1)[1])
@@ -147,6 +147,8 @@ def quantized_convolution(op: str, input: Tensor, weight: Parameter | np.ndarray
 def quantized_matmul_operands(a: Tensor, b: Tensor, transpose_b: bool) -> tuple[Tensor, Tensor]:
     """The operands of a matrix multiply under an active plan: a constant operand (a linear's weight) fake-quantized
     per output channel, activations per tensor (keys ``key`` and ``key:1``); unchanged without a plan."""
+    if graph.current().quantization is None:
+        return a, b
     plan, key = _plan_and_key("matmul")
     if plan is None:
         return a, b
@@ -177,7 +179,7 @@ def quantized_add_operands(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     operand not from a convolution; the second when both are, as ``out + identity``), so TensorRT fuses the add into
     the convolution (its explicit-quantization guide). Key: the op's, as a convolution's activation."""
     g = graph.current()
-    plan = getattr(g, "quantization", None)
+    plan = g.quantization
     if (plan is None or not plan.residual_adds or not a.dtype.is_float or a.static_shape != b.static_shape
             or plan.skips(g.scope)):
         return a, b

@@ -267,17 +267,23 @@ class Module:
         buffer_keys: dict[int, str] = {}
         unset_parameters: list[str] = []
         unset_buffers: list[str] = []
-        for path, module in self.named_modules():
+        pending = [("", self)]  # depth first, in named_modules' order
+        while pending:
+            path, module = pending.pop()
+            if id(module) in paths:
+                continue
             paths[id(module)] = path
+            prefix = f"{path}." if path else ""
             for registry, keys, unset in ((module._parameters, parameter_keys, unset_parameters),
                                           (module._buffers, buffer_keys, unset_buffers)):
                 for name, entry in registry.items():
-                    if entry is None or id(entry) in keys:
-                        continue
-                    key = f"{path}.{name}" if path else name
-                    keys[id(entry)] = key
-                    if not entry.is_set and not entry.optional:
-                        unset.append(key)
+                    if entry is not None and id(entry) not in keys:
+                        keys[id(entry)] = key = prefix + name
+                        if entry.source is None and not entry.optional:
+                            unset.append(key)
+            children = [(prefix + name, child) for name, child in module._modules.items() if child is not None]
+            children.reverse()
+            pending += children
         return paths, {**parameter_keys, **buffer_keys}, unset_parameters + unset_buffers
 
     # ---- precision --------------------------------------------------------------------------
@@ -355,35 +361,24 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         g = graph.current()
-        path = g.module_paths.get(id(self))
-        if path is None:  # created inside a forward: not part of the state_dict tree
-            path = g.unique_name(type(self).__name__.lower())
-        inputs = list(args) if not kwargs and all(type(a) is Tensor for a in args) else _flatten_tensors([args, kwargs])
-        call = g.begin_call(path, type(self).__name__, inputs)
-        name = call.name
-        g.enter_scope(name)
+        one_tensor = not kwargs and len(args) == 1 and type(args[0]) is Tensor
+        call = g.begin_call(self, [args[0]] if one_tensor else _flatten_tensors([args, kwargs]))
         try:
-            result = self._forward_pinned(args, kwargs)
+            result = self.forward(*args, **kwargs) if self._pinned_dtype is None else self._forward_pinned(args, kwargs)
             g.check_trt_errors()
         except Exception as exc:  # noqa: BLE001 - every tracing error names this call and the user's line
-            error = in_module_call(exc, name, call.class_name)
+            error = in_module_call(exc, call.name, call.class_name)
             if error is exc:
                 raise
             raise error from exc.__cause__ if isinstance(exc, TrtnetError) else exc
         finally:
             g.exit_scope()
-        call.end_layer = g.network.num_layers
-        outputs = [result] if type(result) is Tensor else _flatten_tensors(result)
-        if name:
-            g.name_module_outputs(name, outputs)
-        call.outputs = outputs
+        g.end_call(call, [result] if type(result) is Tensor else _flatten_tensors(result))
         return result
 
     def _forward_pinned(self, args: tuple, kwargs: dict) -> Any:
-        """``forward``, with inputs cast to float32 and outputs cast back for modules kept in fp32."""
+        """``forward``, with inputs cast to float32 and outputs cast back for a module kept in fp32."""
         pinned = self._pinned_dtype
-        if pinned is None:
-            return self.forward(*args, **kwargs)
         caller_dtype = next((t.dtype for t in _flatten_tensors([args, kwargs]) if t.dtype.is_float), None)
         args, kwargs = _map_tensors((args, kwargs), lambda t: _cast_float(t, pinned))
         result = self.forward(*args, **kwargs)
