@@ -30,8 +30,9 @@ _state = threading.local()
 
 @dataclass(slots=True)
 class ModuleCall:
-    """One call of a module while tracing: its path and class, which call it was, the tensors it was given
-    and returned, and the network layers ``first_layer`` up to ``end_layer`` (exclusive) that it added."""
+    """One call of a module while tracing: its path and class, which call it was, its ``name`` (the path,
+    ``path#N`` from the 2nd call on), the tensors it was given and returned, and the network layers
+    ``first_layer`` up to ``end_layer`` (exclusive) that it added."""
 
     path: str
     call: int
@@ -40,10 +41,7 @@ class ModuleCall:
     inputs: list[Tensor] = field(default_factory=list)
     first_layer: int = 0
     end_layer: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.path if self.call == 1 else f"{self.path}#{self.call}"
+    name: str = ""
 
 
 def current() -> "Graph":
@@ -138,31 +136,6 @@ class Graph:
         count = self._op_counts[key] = self._op_counts.get(key, 0) + 1
         return f"{key}_{count}"
 
-    def name_module_outputs(self, path: str, outputs: list[Tensor]) -> None:
-        """Rename the layers that produced a module call's ``outputs`` (and their tensors) to the call's
-        ``path`` (``path:i`` for several outputs) when they were added inside it (named ``path/...``)."""
-        prefix = path + "/"
-        for index, tensor in enumerate(outputs):
-            itensor = tensor.itensor
-            unnamed = self._unnamed is not None and itensor is self._unnamed[1]  # the usual case: the last layer
-            tensor_name = self._unnamed[2] if unnamed else itensor.name
-            if not tensor_name.startswith(prefix):
-                continue
-            producer = self._producers.get(tensor_name)
-            if producer is None:
-                continue
-            name = path if len(outputs) == 1 else f"{path}:{index}"
-            if unnamed:  # named once, when the next layer is added
-                del self._producers[tensor_name]
-                self._producers[name] = producer
-                self._unnamed = (producer, itensor, name)
-            elif producer.num_outputs == 1:
-                del self._producers[tensor_name]
-                producer.name = itensor.name = name
-                self._producers[name] = producer
-            else:
-                self.name_layer(producer, name)
-
     def name_layer(self, layer: Any, name: str, renamed: bool = True) -> None:
         """Name a layer and its outputs (``name``, or ``name:i`` for a layer with several outputs);
         ``renamed=False`` for a fresh layer, whose outputs trtnet has not named yet."""
@@ -210,20 +183,35 @@ class Graph:
         A one-output layer gets its name in TensorRT when the network is next used (:attr:`network`, the next
         ``add``, :attr:`Tensor.name <trtnet.tensor.Tensor.name>`): a module's output layer, renamed to the
         module path when the module returns, is then named once, not twice."""
+        if layer is None or layer.num_outputs == 1:
+            self._add_one_output(op, layer, name)
+            return layer
         self.check_trt_errors()
+        if self._unnamed is not None:
+            self.flush_names()
+        self.name_layer(layer, name or self.unique_name(op), renamed=False)
+        return layer
+
+    def output(self, op: str, layer: Any, static_shape: tuple[int, ...] | None = None,
+               dtype: dtypes.DType | None = None) -> Tensor:
+        """:meth:`add` a one-output layer and return its output as a Tensor (``static_shape`` and ``dtype`` when
+        the lowering knows them: each saves a TensorRT query)."""
+        return Tensor(self._add_one_output(op, layer, None), static_shape, dtype)
+
+    def _add_one_output(self, op: str, layer: Any, name: str | None) -> Any:
+        """:meth:`add` for a layer with one output; returns that output (named when the network is next used)."""
+        if self._logged_errors is not None and len(self._logged_errors) > self._errors_seen:
+            self.check_trt_errors()
         if layer is None:
             raise TrtnetError(f"TensorRT refused to add the {op} layer in {self.scope or 'the model'}")
         if self._unnamed is not None:
             self.flush_names()
         name = name or self.unique_name(op)
-        if layer.num_outputs != 1:
-            self.name_layer(layer, name, renamed=False)
-            return layer
         output = layer.get_output(0)
         self._producers[name] = layer
         self._unnamed = (layer, output, name)
         self.last_output = (layer, output)
-        return layer
+        return output
 
     def check_trt_errors(self) -> None:
         """Raise :class:`LayerError` for errors TensorRT logged since the last check.
@@ -250,19 +238,44 @@ class Graph:
             path = self.unique_name(class_name.lower())
         count = self._call_counts[path] = self._call_counts.get(path, 0) + 1
         first = self._network.num_layers
-        call = ModuleCall(path, count, [], class_name, inputs, first, first)
-        self.module_calls.append(call)
         name = path if count == 1 else f"{path}#{count}"
+        call = ModuleCall(path, count, [], class_name, inputs, first, first, name)
+        self.module_calls.append(call)
         self._scopes.append(name)
         self._scope_prefixes.append(f"{name}/" if name else "")
         return call
 
     def end_call(self, call: ModuleCall, outputs: list[Tensor]) -> None:
-        """Record what a module call returned; its output layers take the call's name (:meth:`name_module_outputs`)."""
+        """Record what a module call returned (raising :class:`LayerError` for errors TensorRT logged in it);
+        its output layers take the call's name when they were added inside it (named ``name/...``), as
+        ``name`` or ``name:i`` for several outputs."""
+        self.check_trt_errors()
         call.end_layer = self._network.num_layers
         call.outputs = outputs
-        if call.path:
-            self.name_module_outputs(call.name, outputs)
+        path = call.name
+        if not path:
+            return
+        prefix = path + "/"
+        for index, tensor in enumerate(outputs):
+            itensor = tensor.itensor
+            unnamed = self._unnamed is not None and itensor is self._unnamed[1]  # the usual case: the last layer
+            tensor_name = self._unnamed[2] if unnamed else itensor.name
+            if not tensor_name.startswith(prefix):
+                continue
+            producer = self._producers.get(tensor_name)
+            if producer is None:
+                continue
+            name = path if len(outputs) == 1 else f"{path}:{index}"
+            if unnamed:  # named once, when the next layer is added
+                del self._producers[tensor_name]
+                self._producers[name] = producer
+                self._unnamed = (producer, itensor, name)
+            elif producer.num_outputs == 1:
+                del self._producers[tensor_name]
+                producer.name = itensor.name = name
+                self._producers[name] = producer
+            else:
+                self.name_layer(producer, name)
 
     # ---- weights and constants --------------------------------------------------------------
     def weights(self, values: np.ndarray, dtype: dtypes.DType) -> Any:
@@ -286,8 +299,7 @@ class Graph:
         layer = self._network.add_constant(tuple(values.shape), self.weights(values, dtype))
         if name in self._producers:  # a parameter at a second shape (a tied weight): name#2
             name = f"{name}#{1 + sum(n.partition('#')[0] == name for n in self._producers)}"
-        self.add("constant", layer, name)
-        tensor = Tensor(self.last_output[1], tuple(values.shape), dtype)
+        tensor = Tensor(self._add_one_output("constant", layer, name), tuple(values.shape), dtype)
         if key is not None:
             self._constants[key] = tensor
             self.keep_alive.append(cache_key)

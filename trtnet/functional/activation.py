@@ -16,7 +16,7 @@ import numpy as np
 
 from trtnet import graph
 from trtnet.errors import ShapeError, TrtnetError
-from trtnet.functional._util import check_same_dtype, normalize_dim, out, parameter_values, trt
+from trtnet.functional._util import check_same_dtype, normalize_dim, out, parameter_values
 from trtnet.functional.elementwise import add, minimum, mul, sub
 from trtnet.functional.indexing import narrow
 from trtnet.functional.pointwise import abs, exp, gt, le, where
@@ -37,7 +37,7 @@ def activation(op: str, x: Tensor, kind: str, alpha: float | None = None, beta: 
         layer.alpha = float(alpha)
     if beta is not None:
         layer.beta = float(beta)
-    return out(g.add(op, layer), static_shape=x.static_shape, dtype=x.dtype)
+    return g.output(op, layer, x.static_shape, x.dtype)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -9,7 +9,7 @@ import numpy as np
 
 from trtnet import dtypes, graph
 from trtnet.errors import TrtnetError
-from trtnet.functional._util import broadcast_operands, broadcast_shape, out, trt
+from trtnet.functional._util import broadcast_operands, broadcast_shape
 from trtnet.functional.promotion import promoted, result_type
 from trtnet.functional.quantize import quantized_add_operands
 from trtnet.parameter import Parameter
@@ -26,13 +26,13 @@ _COMPARISONS = {"eq", "gt", "lt"}  # bool results; the others keep the operands'
 def elementwise(op: str, a: Any, b: Any) -> Tensor:
     """Lower ``op`` (a key of the table above) on two operands promoted to one dtype (``torch.result_type``)."""
     a, b = broadcast_operands(a, b, op)
-    if op == "add":
-        a, b = quantized_add_operands(a, b)  # Q/DQ on a residual add's identity branch under a quantization plan
     g = graph.current()
+    if op == "add" and g.quantization is not None:
+        a, b = quantized_add_operands(a, b)  # Q/DQ on a residual add's identity branch under a quantization plan
     operation = getattr(g.backend.trt.ElementWiseOperation, _OPERATIONS[op])
     layer = g.network.add_elementwise(a.itensor, b.itensor, operation)
     dtype = dtypes.bool_ if op in _COMPARISONS else a.dtype
-    return out(g.add(op, layer), static_shape=broadcast_shape(a, b), dtype=dtype)
+    return g.output(op, layer, broadcast_shape(a, b), dtype)
 
 
 def _scaled(other: Any, alpha: Any, op: str, input: Any) -> Any:

@@ -6,7 +6,7 @@ import numpy as np
 
 from trtnet import graph
 from trtnet.errors import ShapeError
-from trtnet.functional._util import as_tensor, check_same_dtype, out, parameter_values, prepend_ones, trt
+from trtnet.functional._util import as_tensor, check_same_dtype, parameter_values, prepend_ones
 from trtnet.functional.elementwise import add
 from trtnet.functional.quantize import quantized_matmul_operands
 from trtnet.parameter import Parameter
@@ -39,13 +39,14 @@ def matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False) -> Tensor:
     for da, db in zip(batch_a, batch_b):
         if da != db and 1 not in (da, db) and -1 not in (da, db):
             raise ShapeError(f"matmul: batch dims of {a.static_shape} and {b.static_shape} don't broadcast")
-    a, b = quantized_matmul_operands(a, b, transpose_b)
+    if g.quantization is not None:
+        a, b = quantized_matmul_operands(a, b, transpose_b)
     layer = g.network.add_matrix_multiply(a.itensor, op_a, b.itensor, op_b)
     shape = None  # known up front for two static matrices (saves TensorRT a shape query)
     if not a_vector and not b_vector and -1 not in a.static_shape and -1 not in b.static_shape:
         batch = batch_a if batch_a == batch_b else tuple(db if da == 1 else da for da, db in zip(batch_a, batch_b))
         shape = (*batch, a.static_shape[-2], b.static_shape[-2 if transpose_b else -1])
-    return out(g.add("matmul", layer), static_shape=shape, dtype=a.dtype)
+    return g.output("matmul", layer, shape, a.dtype)
 
 
 def linear(input: Tensor, weight: Parameter | np.ndarray, bias: Parameter | np.ndarray | None = None) -> Tensor:

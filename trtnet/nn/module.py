@@ -365,7 +365,7 @@ class Module:
         call = g.begin_call(self, [args[0]] if one_tensor else _flatten_tensors([args, kwargs]))
         try:
             result = self.forward(*args, **kwargs) if self._pinned_dtype is None else self._forward_pinned(args, kwargs)
-            g.check_trt_errors()
+            g.end_call(call, [result] if type(result) is Tensor else _flatten_tensors(result))
         except Exception as exc:  # noqa: BLE001 - every tracing error names this call and the user's line
             error = in_module_call(exc, call.name, call.class_name)
             if error is exc:
@@ -373,7 +373,6 @@ class Module:
             raise error from exc.__cause__ if isinstance(exc, TrtnetError) else exc
         finally:
             g.exit_scope()
-        g.end_call(call, [result] if type(result) is Tensor else _flatten_tensors(result))
         return result
 
     def _forward_pinned(self, args: tuple, kwargs: dict) -> Any:
