@@ -39,6 +39,65 @@ def test_known_shapes_are_tensorrts(shape_a, shape_b) -> None:
         assert made[1].static_shape == expected
 
 
+MATMULS = [((4, 16), (8, 16), True), ((2, 3, 5), (5, 7), False), ((1, 3, 5), (4, 5, 2), False), ((2, 0, 5), (5, 3), False)]
+
+
+@pytest.mark.parametrize("shape_a,shape_b,transpose_b", MATMULS)
+def test_known_matmul_shapes_and_dtypes_are_tensorrts(shape_a, shape_b, transpose_b) -> None:
+    """matmul, comparisons and casts hand their output's shape and dtype to Tensor: TensorRT's own."""
+    trt = backend.get().trt
+    with Graph() as g:
+        a = Tensor(g.network.add_input("a", trt.float32, shape_a))
+        b = Tensor(g.network.add_input("b", trt.float32, shape_b))
+        made = [F.matmul(a, b, transpose_b=transpose_b), a > 0.5, (a == a).float(), a.half(), F.relu(a).int()]
+        for tensor in made:
+            assert tensor.static_shape == symbolic.dims_of(tensor.itensor)
+            assert tensor.dtype is trtnet.dtypes.from_trt(tensor.itensor.dtype)
+    expected = np.matmul(np.zeros(shape_a), np.zeros(shape_b).swapaxes(-1, -2) if transpose_b else np.zeros(shape_b))
+    assert made[0].static_shape == expected.shape
+
+
+def test_the_last_layer_is_named_before_anything_reads_the_network() -> None:
+    """A layer is named in TensorRT once, when the network is next used: a reader never sees it unnamed."""
+    trt = backend.get().trt
+    with Graph() as g:
+        x = Tensor(g.network.add_input("x", trt.float32, (2, 3)))
+        y = F.relu(x)
+        assert y.name == "relu_1" and g.network.get_layer(0).name == "relu_1"
+        z = F.relu(y)
+        assert g.producer("relu_2").get_output(0).name != "relu_2"  # not named yet: nothing has read it
+        assert z.itensor.name != "relu_2"
+    assert g.network.get_layer(1).name == "relu_2" and z.itensor.name == "relu_2"  # named when the graph closes
+
+
+class _Pair(nn.Module):
+    def forward(self, x):
+        y = F.relu(x)
+        return y, y * 2.0  # y's layer is named in TensorRT (the mul came after it) when the call renames it
+
+
+class _Outer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        self.pair = _Pair()
+
+    def forward(self, x):
+        return self.pair(self.fc(x))
+
+
+def test_module_outputs_take_the_module_path_in_tensorrt() -> None:
+    """Whether the renamed layer was still unnamed (the last one) or named already (an earlier output)."""
+    model = _Outer()
+    for parameter in model.parameters():
+        parameter.assign(np.ones(parameter.shape, np.float32))
+    net = trtnet.trace(model, [trtnet.Input("x", (2, 3))], output_names=["a", "b"])
+    names = [(layer.name, layer.get_output(0).name) for layer in
+             (net.network.get_layer(i) for i in range(net.network.num_layers))]
+    assert names == [("fc.weight", "fc.weight"), ("fc/matmul_1", "fc/matmul_1"), ("fc.bias", "fc.bias"),
+                     ("fc", "fc"), ("pair:0", "a"), ("pair/constant_1", "pair/constant_1"), ("pair:1", "b")]
+
+
 def test_known_shapes_with_a_dynamic_dim_are_read_from_tensorrt() -> None:
     model = nn.ReLU()
     net = trtnet.trace(model, [trtnet.Input("x", (-1, 3), min=(1, 3), opt=(2, 3), max=(4, 3))])

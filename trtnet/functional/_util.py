@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from trtnet import backend, dtypes, graph
+from trtnet import dtypes, graph
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.parameter import Parameter
 from trtnet.tensor import Tensor

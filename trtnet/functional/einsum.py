@@ -33,7 +33,7 @@ def _terms(equation: str, operands: Sequence[Tensor]) -> tuple[list[str], str]:
     lhs, arrow, rhs = equation.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(operands):
-        raise TrtnetError(f"einsum(): more operands were provided than specified in the equation"
+        raise TrtnetError("einsum(): more operands were provided than specified in the equation"
                           if len(operands) > len(terms) else
                           "einsum(): fewer operands were provided than specified in the equation")
     ellipsis_rank = 0

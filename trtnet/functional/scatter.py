@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-import numpy as np
 
 from trtnet import dtypes, graph
 from trtnet.errors import ShapeError, TrtnetError

@@ -40,7 +40,6 @@ class SortResult(NamedTuple):
 
 def _stable_order(x: Tensor, d: int, descending: bool) -> Tensor:
     """int32 positions of ``x`` in stable sorted order along ``d`` (NaN the largest value)."""
-    n = x.static_shape[d]
     xi, xj = unsqueeze(x, d + 1), unsqueeze(x, d)  # [.., n_i, 1, ..] and [.., 1, n_j, ..]
     before = gt(xj, xi) if descending else lt(xj, xi)
     same = eq(xj, xi)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from trtnet import functional as F
 from trtnet.errors import TrtnetError
 from trtnet.functional.attention import multi_head_attention
 from trtnet.nn.linear import Linear
