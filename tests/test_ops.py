@@ -409,14 +409,24 @@ def test_embedding(index_dtype, dtype) -> None:
     check(ours, lambda i: theirs(i.long()), [indices], dtype=dtype)
 
 
+@pytest.mark.parametrize("norm_type", [2.0, 1.0])
+def test_embedding_max_norm(norm_type) -> None:
+    """torch renormalises the looked-up rows longer than max_norm (in place) and returns them scaled."""
+    ours = nn.Embedding(10, 4, max_norm=0.8, norm_type=norm_type)
+    theirs = load(ours, torch.nn.Embedding(10, 4, max_norm=0.8, norm_type=norm_type), trtnet.float32)
+    indices = np.array([[0, 3, 9], [9, 2, 2]], dtype=np.int64)
+    check(ours, lambda i: theirs(i.long()), [indices])
+    assert "max_norm=0.8" in repr(ours)
+
+
 def test_embedding_and_index_select_functional() -> None:
     w = rand(6, 3)
     check(lambda i: F.embedding(i, w), lambda i: TF.embedding(i, torch.from_numpy(w)),
           [np.array([5, 0, 1], np.int64)])
     check(lambda x, i: x.index_select(1, i), lambda x, i: x.index_select(1, i.long()),
           [rand(2, 5, 3), np.array([4, 0, 4], np.int32)])
-    with pytest.raises(trtnet.TrtnetError, match="max_norm"):
-        nn.Embedding(4, 2, max_norm=1.0)
+    with pytest.raises(trtnet.TrtnetError, match="max_norm must be positive"):
+        nn.Embedding(4, 2, max_norm=0.0)
     with pytest.raises(trtnet.TrtnetError, match="int32 or int64"):
         run(Fn(lambda x: F.embedding(x, w)), [rand(2)], build=False)
 
