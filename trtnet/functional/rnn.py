@@ -16,9 +16,10 @@ from trtnet import dtypes, graph
 from trtnet.errors import ShapeError, TrtnetError
 from trtnet.functional._util import check_same_dtype, out, trt
 from trtnet.functional.activation import sigmoid, tanh
+from trtnet.functional.creation import zeros
 from trtnet.functional.dims import shape_of, unsqueeze
 from trtnet.functional.gathering import gather_layer
-from trtnet.functional.indexing import chunk, getitem, narrow, strided_slice
+from trtnet.functional.indexing import chunk, getitem, narrow
 from trtnet.functional.linear import linear
 from trtnet.functional.shape import cat, transpose
 from trtnet.parameter import Parameter
@@ -65,19 +66,9 @@ def _length(steps: Tensor) -> Tensor:
 
 
 def zero_state(like: Tensor, batch_dim: int, count: int, size: int) -> Tensor:
-    """Zeros ``[count, B, size]`` where B is dim ``batch_dim`` of ``like`` (when dynamic: a stride-0 slice of one
-    zero row, sized at run time)."""
-    g = graph.current()
-    batch = like.static_shape[batch_dim]
-    zeros = np.zeros((count, 1 if batch == -1 else batch, size), dtype=np.float32)
-    constant = g.constant(zeros, like.dtype)
-    if batch != -1:
-        return constant
-    index = g.constant(np.array([batch_dim], dtype=np.int64), dtypes.int64)
-    sizes = cat([g.constant(np.array([count], dtype=np.int64), dtypes.int64),
-                 gather_layer("batch_size", shape_of(like), index, 0),
-                 g.constant(np.array([size], dtype=np.int64), dtypes.int64)])
-    return strided_slice("zero_state", constant, (0, 0, 0), (count, -1, size), (1, 0, 1), runtime_size=sizes)
+    """Zeros ``[count, B, size]`` in ``like``'s dtype, B the size of dim ``batch_dim`` of ``like`` (a symbolic size
+    when dynamic)."""
+    return zeros(count, like.shape[batch_dim], size, dtype=like.dtype)
 
 
 def lstm_cell(hidden_weight: Parameter, hidden_bias: Parameter | None, projection: Parameter | None) -> Cell:
