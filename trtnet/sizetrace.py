@@ -35,6 +35,7 @@ MAX_TRACE_DEPTH = 200
 
 def origin(g: graph.Graph, itensor: Any, dim: int) -> "SymInt | int":
     """The size dim ``dim`` of ``itensor`` is, traced back through the layers that keep it (memoized by name)."""
+    graph.flush_names()  # memos and producers are keyed by TensorRT's tensor names
     state = graph_state(g)
     memo_key = (itensor.name, dim)
     if memo_key in state["origins"]:
@@ -132,6 +133,7 @@ _VALUE_OPS = {"SUM": lambda a, b: a + b, "SUB": lambda a, b: a - b, "PROD": lamb
 def shape_value(g: graph.Graph, itensor: Any, index: int) -> "SymInt | int | None":
     """Element ``index`` of a 0-/1-D int shape tensor as a size, when the layers computing it are ones sizes
     pass through (constants, shapes, gathers, static slices, concatenation, int arithmetic); else None."""
+    graph.flush_names()
     recorded = graph_state(g)["shapes"].get(itensor.name)
     if recorded is not None:
         return recorded[index] if index < len(recorded) else None
