@@ -19,6 +19,7 @@ from trtnet.errors import ShapeError  # noqa: E402
 from test_ops import Fn, check, rand  # noqa: E402
 
 CONV_WEIGHT = rand(4, 3, 3, 3, seed=1)
+BN_STATS = [rand(2, seed=2), np.abs(rand(2, seed=3)) + 0.5, rand(2, seed=4), rand(2, seed=5)]  # mean, var, w, b
 
 CASES: dict[str, tuple[Callable, Callable, list[np.ndarray]]] = {
     "sum over the empty dim (0)": (lambda x: F.sum(x, 0), lambda x: torch.sum(x, 0), [rand(0, 3)]),
@@ -65,6 +66,12 @@ CASES: dict[str, tuple[Callable, Callable, list[np.ndarray]]] = {
                                          [rand(5), np.zeros((0,), np.uint8)]),
     "gather with an empty index of another rank": (lambda x, i: F.gather(x, 0, i), lambda x, i: torch.gather(x, 0, i),
                                                    [rand(5), np.zeros((2, 0), np.int64)]),
+    "batch_norm of a 1-D empty input (torch: no channels)": (
+        lambda x: F.batch_norm(x, BN_STATS[0], BN_STATS[1], BN_STATS[2], BN_STATS[3]),
+        lambda x: TF.batch_norm(x, *(torch.from_numpy(s) for s in BN_STATS)), [rand(0)]),
+    "batch_norm of an empty batch": (
+        lambda x: F.batch_norm(x, BN_STATS[0], BN_STATS[1], BN_STATS[2], BN_STATS[3]),
+        lambda x: TF.batch_norm(x, *(torch.from_numpy(s) for s in BN_STATS)), [rand(0, 2, 3)]),
 }
 
 

@@ -28,9 +28,7 @@ ALLOWED_REFUSALS = {
 }
 # trtnet refuses what TensorRT could express: gaps to close, listed in docs/opinfo-conformance.md. A new kind of
 # refusal fails the test until it is fixed or listed here (or above, when TensorRT truly cannot).
-TRTNET_GAPS = {
-    "batch_norm of a 1-D empty input (torch takes its channels as 0)": r"batch_norm wants an input of rank >= 2",
-}
+TRTNET_GAPS: dict[str, str] = {}
 # (op, variant, dtype, sample index) -> the bug it shows; listed in docs/opinfo-conformance.md. Strict: a fixed bug
 # must leave this list.
 KNOWN_BUGS: dict[tuple[str, str, str, int], str] = {}

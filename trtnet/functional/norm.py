@@ -23,6 +23,8 @@ def batch_norm(input: Tensor, running_mean: Weight, running_var: Weight, weight:
     if training:
         raise TrtnetError("batch_norm: training=True normalises with batch statistics; TensorRT builds inference "
                           "engines, so trtnet uses the running statistics (training=False)")
+    if input.static_shape == (0,):  # torch's channels of a 1-D input are dim 1's: none, so nothing to normalise
+        return input
     if input.ndim < 2:
         raise ShapeError(f"batch_norm wants an input of rank >= 2 (N, C, ...), got {input.static_shape}")
     check_same_dtype(parameter_values(running_mean, "running_mean")[1], input.dtype, "running_mean")
