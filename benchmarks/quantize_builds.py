@@ -30,7 +30,7 @@ def seeded_state_dict(model: trtnet.Module, seed: int = 0) -> dict[str, np.ndarr
     """He-initialised convolutions and linears, BatchNorm statistics and affines near identity."""
     rng = np.random.default_rng(seed)
     state = {}
-    for name, parameter in model.named_parameters():
+    for name, parameter in model.state_dict_entries():
         shape, carrier = tuple(parameter.shape), parameter.dtype.carrier
         if name.endswith("num_batches_tracked"):
             values = np.zeros(shape)

@@ -95,7 +95,7 @@ def build(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
                                               (resnet.resnet50, resnet_torch.resnet50),
                                               (digits.digits, digits_torch.digits)])
 def test_state_dict_names_and_shapes_match_torch_twin(ours, theirs) -> None:
-    params = {k: p.shape for k, p in ours().named_parameters()}
+    params = {k: p.shape for k, p in ours().state_dict_entries()}
     state = {k: tuple(v.shape) for k, v in theirs().state_dict().items()}
     assert list(params) == list(state)  # same keys in the same order, num_batches_tracked included
     assert params == state

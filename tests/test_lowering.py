@@ -397,7 +397,7 @@ def test_sequential_names_and_state_dict_match_torch() -> None:
     randomize_batchnorm(ref)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(4 * 4 * 4, 5))
-    assert [k for k, _ in model.named_parameters()] == list(ref.state_dict())
+    assert [k for k, _ in model.state_dict_entries()] == list(ref.state_dict())
     model.load_state_dict(ref.state_dict())
     assert len(model) == 6 and isinstance(model[2], nn.ReLU) and [type(m) for m in model][-1] is nn.Linear
     net = trace(model, (1, 3, 8, 8))
@@ -449,7 +449,7 @@ class TorchTower(torch.nn.Module):
 def test_module_list() -> None:
     ref = TorchTower()
     model = Tower()
-    assert [k for k, _ in model.named_parameters()] == list(ref.state_dict())
+    assert [k for k, _ in model.state_dict_entries()] == list(ref.state_dict())
     model.load_state_dict(ref.state_dict())
     assert len(model.blocks) == 3 and model.blocks[1].bias is None
     net = trace(model, (3, 4))

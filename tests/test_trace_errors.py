@@ -32,7 +32,7 @@ INPUT = [trtnet.Input("x", (1, 3, 8, 8))]
 
 def filled(module: nn.Module) -> nn.Module:
     """``module`` with every required parameter set to ones (the values don't matter here)."""
-    module.load_state_dict({k: np.ones(p.shape, np.float32) for k, p in module.named_parameters() if not p.optional},
+    module.load_state_dict({k: np.ones(p.shape, np.float32) for k, p in module.state_dict_entries() if not p.optional},
                            strict=False)
     return module
 
@@ -128,7 +128,7 @@ def test_functional_conv_groups_not_dividing_weight_is_refused() -> None:
 def test_wrong_in_channels_deep_in_resnet50_names_the_module_and_its_line() -> None:
     model = resnet.resnet50()
     model.layer3[1].conv2 = nn.Conv2d(128, 256, 3, padding=1, bias=False)  # the real one takes 256 channels
-    model.load_state_dict({k: np.ones(p.shape, np.float32) for k, p in model.named_parameters() if not p.optional},
+    model.load_state_dict({k: np.ones(p.shape, np.float32) for k, p in model.state_dict_entries() if not p.optional},
                           strict=False)
     with pytest.raises(ShapeError) as info:
         trtnet.trace(model, [trtnet.Input("input", (1, 3, 64, 64))])

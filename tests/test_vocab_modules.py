@@ -95,6 +95,15 @@ def test_strict_loading_reports_missing_and_unexpected_buffers() -> None:
     assert missing == ["head.shift"] and unexpected == ["head.shfit"]
 
 
+@pytest.mark.parametrize("name,kwargs", [("BatchNorm1d", {}), ("BatchNorm2d", {"affine": False}), ("BatchNorm3d", {}),
+                                         ("InstanceNorm2d", {"track_running_stats": True, "affine": True})])
+def test_norm_running_statistics_are_buffers_as_torch(name, kwargs) -> None:
+    ours, theirs = getattr(nn, name)(3, **kwargs), getattr(torch.nn, name)(3, **kwargs)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert [k for k, _ in ours.state_dict_entries()] == list(theirs.state_dict())
+
+
 def test_named_buffers_children_and_apply_match_torch() -> None:
     theirs, ours = _torch_net(), Net()
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]

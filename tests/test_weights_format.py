@@ -319,7 +319,7 @@ INPUT = [trtnet.Input("input", (1, 3, 8, 8))]
 def net_state(seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     return {key: (rng.random(p.shape, np.float32) + 0.5 if p.dtype.is_float else np.array(3, np.int64))
-            for key, p in Net().named_parameters()}
+            for key, p in Net().state_dict_entries()}
 
 
 def test_file_rewritten_after_loading_changes_nothing(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def weights(tmp_path_factory) -> dict[str, str]:
 def test_state_dict_matches_twin(name: str) -> None:
     spec = zoo.MODELS[name]
     twin = spec.torch_model("reduced").state_dict()
-    mine = {key: param.shape for key, param in spec.trtnet_model("reduced").named_parameters()}
+    mine = {key: param.shape for key, param in spec.trtnet_model("reduced").state_dict_entries()}
     assert list(mine) == list(twin)
     assert mine == {key: tuple(value.shape) for key, value in twin.items()}
 
@@ -49,7 +49,7 @@ def test_full_size_keys(name: str) -> None:
     state = twin.state_dict()
     assert len(state) == spec.full_keys
     assert sum(p.numel() for p in twin.parameters()) == spec.full_params
-    mine = {key: param.shape for key, param in spec.trtnet_model("full").named_parameters()}
+    mine = {key: param.shape for key, param in spec.trtnet_model("full").state_dict_entries()}
     assert mine == {key: tuple(value.shape) for key, value in state.items()}
 
 

@@ -22,13 +22,6 @@ from trtnet.build import Network
 from trtnet.nn.module import Module
 
 SCHEMA = "trtnet.inspect/1"
-# PyTorch registers these as buffers, not parameters (BatchNorm's running statistics): counted apart, as torch does.
-BUFFER_NAMES = ("running_mean", "running_var", "num_batches_tracked")
-
-
-def _is_buffer(key: str) -> bool:
-    return key.rpartition(".")[2] in BUFFER_NAMES
-
 
 def _tensor(info: netinfo.TensorInfo | None) -> dict[str, Any] | None:
     return None if info is None else {"name": info.name, "shape": list(info.shape), "dtype": info.dtype}
@@ -51,7 +44,7 @@ def inspect_network(model: Module, net: Network, model_name: str = "") -> dict[s
         registered = [(k, p, False) for k, p in module.named_parameters(prefix=path)]
         registered += [(k, p, True) for k, p in module.named_buffers(prefix=path)]  # register_buffer's
         entries = [(k, p) for k, p, _ in registered if p.is_set]
-        buffers = {k for k, p, buffer in registered if buffer or _is_buffer(k)}
+        buffers = {k for k, p, buffer in registered if buffer}  # BatchNorm's running statistics among them
         modules.append({"path": path, "class": type(module).__name__,
                         "parameters": sum(_numel(p) for k, p in entries if k not in buffers),
                         "buffers": sum(_numel(p) for k, p in entries if k in buffers),

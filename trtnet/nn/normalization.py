@@ -24,10 +24,11 @@ class _NormBase(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter((num_features,), dtype=kind) if affine else None
         self.bias = Parameter((num_features,), dtype=kind) if affine else None
-        self.running_mean = Parameter((num_features,), dtype=kind) if track_running_stats else None
-        self.running_var = Parameter((num_features,), dtype=kind) if track_running_stats else None
-        self.num_batches_tracked = (Parameter((), dtype=dtypes.int64, optional=True) if track_running_stats
-                                    else None)
+        # buffers, as torch's: in the state_dict, not in parameters()
+        self.register_buffer("running_mean", Parameter((num_features,), dtype=kind) if track_running_stats else None)
+        self.register_buffer("running_var", Parameter((num_features,), dtype=kind) if track_running_stats else None)
+        self.register_buffer("num_batches_tracked", Parameter((), dtype=dtypes.int64, optional=True)
+                             if track_running_stats else None)
 
     def _check_input_dim(self, x: Tensor) -> None:
         ranks = self._ranks
