@@ -72,8 +72,7 @@ class Graph:
         self.keep_alive: list[Any] = []
         self.module_calls: list[ModuleCall] = []
         self._call_counts: dict[str, int] = {}
-        self._scopes: list[str] = [""]  # module-call paths, the root first
-        self._scope_prefixes: list[str] = [""]  # "path/" of each scope: what unique_name puts before an op
+        self._scope_prefixes: list[str] = [""]  # "path/" of each module-call scope (the root's ""), innermost last
         self.module_paths: dict[int, str] = {}  # id(module) -> its path in the traced model
         self.parameter_names: dict[int, str] = {}  # id(parameter) -> its state_dict key
         self._op_counts: dict[str, int] = {}
@@ -82,7 +81,6 @@ class Graph:
         self.quantization: Any = None  # a trtnet.quantize plan: Q/DQ at conv/matmul/add lowering
         self._logged_errors: list[str] | None = getattr(self.logger, "errors", None)  # a RoutedLogger's
         self._errors_seen = len(self._logged_errors or ())
-        self.last_output: tuple[Any, Any] = (None, None)  # (layer, its output ITensor) last named: saves a query
         self._unnamed: tuple[Any, Any, str] | None = None  # (layer, output, name) not yet named in TensorRT
 
     @property
@@ -91,10 +89,6 @@ class Graph:
         if self._unnamed is not None:
             self.flush_names()
         return self._network
-
-    @property
-    def num_layers(self) -> int:
-        return self._network.num_layers
 
     # ---- activation -------------------------------------------------------------------------
     def __enter__(self) -> "Graph":
@@ -111,15 +105,13 @@ class Graph:
     # ---- scoping and naming -----------------------------------------------------------------
     @property
     def scope(self) -> str:
-        return self._scopes[-1]
+        return self._scope_prefixes[-1][:-1]
 
     def enter_scope(self, path: str) -> None:
         """Name what follows after ``path`` (a module call) until the matching :meth:`exit_scope`."""
-        self._scopes.append(path)
         self._scope_prefixes.append(f"{path}/" if path else "")
 
     def exit_scope(self) -> None:
-        self._scopes.pop()
         self._scope_prefixes.pop()
 
     @contextlib.contextmanager
@@ -210,8 +202,13 @@ class Graph:
         output = layer.get_output(0)
         self._producers[name] = layer
         self._unnamed = (layer, output, name)
-        self.last_output = (layer, output)
         return output
+
+    def layer_output(self, layer: Any, index: int = 0) -> Any:
+        """Output ``index`` of ``layer`` (the last added layer's without asking TensorRT)."""
+        if index == 0 and self._unnamed is not None and self._unnamed[0] is layer:
+            return self._unnamed[1]
+        return layer.get_output(index)
 
     def check_trt_errors(self) -> None:
         """Raise :class:`LayerError` for errors TensorRT logged since the last check.
@@ -241,7 +238,6 @@ class Graph:
         name = path if count == 1 else f"{path}#{count}"
         call = ModuleCall(path, count, [], class_name, inputs, first, first, name)
         self.module_calls.append(call)
-        self._scopes.append(name)
         self._scope_prefixes.append(f"{name}/" if name else "")
         return call
 

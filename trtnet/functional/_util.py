@@ -21,10 +21,7 @@ def out(layer: Any, index: int = 0, static_shape: tuple[int, ...] | None = None,
         dtype: dtypes.DType | None = None) -> Tensor:
     """Output ``index`` of ``layer`` as a Tensor; ``static_shape`` and ``dtype`` when the lowering knows them
     (each saves a TensorRT query)."""
-    named_layer, output = graph.current().last_output
-    if index or named_layer is not layer:
-        output = layer.get_output(index)
-    return Tensor(output, static_shape, dtype)
+    return Tensor(graph.current().layer_output(layer, index), static_shape, dtype)
 
 
 def broadcast_shape(a: Tensor, b: Tensor) -> tuple[int, ...] | None:

@@ -267,11 +267,7 @@ class Module:
         buffer_keys: dict[int, str] = {}
         unset_parameters: list[str] = []
         unset_buffers: list[str] = []
-        pending = [("", self)]  # depth first, in named_modules' order
-        while pending:
-            path, module = pending.pop()
-            if id(module) in paths:
-                continue
+        for path, module in self.named_modules():
             paths[id(module)] = path
             prefix = f"{path}." if path else ""
             for registry, keys, unset in ((module._parameters, parameter_keys, unset_parameters),
@@ -279,11 +275,8 @@ class Module:
                 for name, entry in registry.items():
                     if entry is not None and id(entry) not in keys:
                         keys[id(entry)] = key = prefix + name
-                        if entry.source is None and not entry.optional:
+                        if not entry.is_set and not entry.optional:
                             unset.append(key)
-            children = [(prefix + name, child) for name, child in module._modules.items() if child is not None]
-            children.reverse()
-            pending += children
         return paths, {**parameter_keys, **buffer_keys}, unset_parameters + unset_buffers
 
     # ---- precision --------------------------------------------------------------------------
